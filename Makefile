@@ -1,0 +1,35 @@
+# Thin wrapper: meson does the building, these targets are the README's.
+BUILD ?= build
+IMAGE ?= vblkd.img
+SOCK ?= vblkd.sock
+MESON_FLAGS ?= $(if $(CI),--werror,)
+
+.PHONY: all deps test-deps build run check clean format
+
+all: build
+
+deps:
+	bash scripts/install-deps.sh build
+
+test-deps:
+	bash scripts/install-deps.sh test
+
+$(BUILD)/build.ninja:
+	meson setup $(MESON_FLAGS) $(BUILD)
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: deps
+	$(MAKE) build
+	bash scripts/run.sh $(BUILD)/vblkd $(IMAGE) $(SOCK)
+
+check: test-deps
+	$(MAKE) build
+	bash scripts/check.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
