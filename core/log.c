@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+int vb_log_level = VB_LOG_INFO;
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+int vb_log_level_parse(const char *name)
+{
+	for (int i = 0; i <= VB_LOG_DEBUG; i++)
+		if (!strcasecmp(name, level_names[i]))
+			return i;
+	return -1;
+}
+
+void vb_log(enum vb_log_level level, const char *fmt, ...)
+{
+	char line[512];
+	struct timespec ts;
+	va_list ap;
+	int n;
+
+	if ((int)level > vb_log_level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = snprintf(line, sizeof(line), "%ld.%03ld vblkd %s: ", (long)ts.tv_sec,
+		     ts.tv_nsec / 1000000, level_names[level]);
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	n = (int)strlen(line);
+	line[n++] = '\n';
+	/* One write per line, so lines from worker threads never interleave. */
+	fwrite(line, 1, (size_t)n, stderr);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Leveled logging to stderr; a rate-limited variant for guest-triggered events. */
+#ifndef VB_LOG_H
+#define VB_LOG_H
+
+#include <stdatomic.h>
+#include <time.h>
+
+enum vb_log_level { VB_LOG_ERR, VB_LOG_WARN, VB_LOG_INFO, VB_LOG_DEBUG };
+
+extern int vb_log_level;
+
+void vb_log(enum vb_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int vb_log_level_parse(const char *name);
+
+#define vb_err(...) vb_log(VB_LOG_ERR, __VA_ARGS__)
+#define vb_warn(...) vb_log(VB_LOG_WARN, __VA_ARGS__)
+#define vb_info(...) vb_log(VB_LOG_INFO, __VA_ARGS__)
+#define vb_dbg(...)                                   \
+	do {                                          \
+		if (vb_log_level >= VB_LOG_DEBUG)     \
+			vb_log(VB_LOG_DEBUG, __VA_ARGS__); \
+	} while (0)
+
+/*
+ * Data-plane errors a guest can provoke at will: at most one line per second
+ * per call site, so a hostile guest cannot flood the log.
+ */
+#define vb_err_rl(...)                                                  \
+	do {                                                            \
+		static _Atomic time_t vb_rl_last_;                      \
+		time_t vb_rl_now_ = time(NULL);                         \
+		if (atomic_exchange(&vb_rl_last_, vb_rl_now_) != vb_rl_now_) \
+			vb_log(VB_LOG_ERR, __VA_ARGS__);                \
+	} while (0)
+
+#endif

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "mem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+void vb_mem_init(struct vb_mem *mem)
+{
+	memset(mem, 0, sizeof(*mem));
+}
+
+static void region_unmap(struct vb_mem_region *r)
+{
+	if (r->mmap_base)
+		munmap(r->mmap_base, r->mmap_len);
+	memset(r, 0, sizeof(*r));
+}
+
+void vb_mem_clear(struct vb_mem *mem)
+{
+	for (unsigned int i = 0; i < mem->nregions; i++)
+		region_unmap(&mem->regions[i]);
+	mem->nregions = 0;
+}
+
+static int ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+int vb_mem_add_take_fd(struct vb_mem *mem, uint64_t gpa, uint64_t size, uint64_t uva,
+		       uint64_t mmap_offset, int fd)
+{
+	struct vb_mem_region *r;
+	void *base;
+	int ret = 0;
+
+	if (mem->nregions == VB_MEM_MAX_REGIONS) {
+		ret = -ENOSPC;
+		goto out_close;
+	}
+	if (!size || gpa + size < gpa || uva + size < uva || mmap_offset + size < mmap_offset ||
+	    mmap_offset + size > SIZE_MAX) {
+		ret = -EINVAL;
+		goto out_close;
+	}
+	for (unsigned int i = 0; i < mem->nregions; i++) {
+		if (ranges_overlap(gpa, size, mem->regions[i].gpa, mem->regions[i].size)) {
+			ret = -EINVAL;
+			goto out_close;
+		}
+	}
+	base = mmap(NULL, (size_t)(mmap_offset + size), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		    0);
+	if (base == MAP_FAILED) {
+		ret = -errno;
+		goto out_close;
+	}
+	r = &mem->regions[mem->nregions++];
+	*r = (struct vb_mem_region){
+		.gpa = gpa,
+		.size = size,
+		.uva = uva,
+		.mmap_offset = mmap_offset,
+		.mmap_base = base,
+		.mmap_len = (size_t)(mmap_offset + size),
+		.host = (uint8_t *)base + mmap_offset,
+	};
+out_close:
+	close(fd); /* the mapping keeps the memory alive */
+	return ret;
+}
+
+int vb_mem_remove(struct vb_mem *mem, uint64_t gpa, uint64_t size)
+{
+	for (unsigned int i = 0; i < mem->nregions; i++) {
+		struct vb_mem_region *r = &mem->regions[i];
+
+		if (r->gpa != gpa || r->size != size)
+			continue;
+		region_unmap(r);
+		mem->regions[i] = mem->regions[--mem->nregions];
+		memset(&mem->regions[mem->nregions], 0, sizeof(*r));
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static const struct vb_mem_region *find_gpa(const struct vb_mem *mem, uint64_t gpa)
+{
+	for (unsigned int i = 0; i < mem->nregions; i++) {
+		const struct vb_mem_region *r = &mem->regions[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return r;
+	}
+	return NULL;
+}
+
+int vb_mem_gpa_to_iov(const struct vb_mem *mem, uint64_t gpa, uint64_t len, struct iovec *iov,
+		      unsigned int max)
+{
+	unsigned int n = 0;
+
+	if (gpa + len < gpa)
+		return -EFAULT;
+	while (len) {
+		const struct vb_mem_region *r = find_gpa(mem, gpa);
+		uint64_t off, chunk;
+
+		if (!r)
+			return -EFAULT;
+		if (n == max)
+			return -E2BIG;
+		off = gpa - r->gpa;
+		chunk = r->size - off < len ? r->size - off : len;
+		iov[n].iov_base = r->host + off;
+		iov[n].iov_len = (size_t)chunk;
+		n++;
+		gpa += chunk;
+		len -= chunk;
+	}
+	return (int)n;
+}
+
+void *vb_mem_gpa_to_host(const struct vb_mem *mem, uint64_t gpa, uint64_t len)
+{
+	const struct vb_mem_region *r = find_gpa(mem, gpa);
+
+	if (!r || len > r->size - (gpa - r->gpa))
+		return NULL;
+	return r->host + (gpa - r->gpa);
+}
+
+static const struct vb_mem_region *find_uva(const struct vb_mem *mem, uint64_t uva)
+{
+	for (unsigned int i = 0; i < mem->nregions; i++) {
+		const struct vb_mem_region *r = &mem->regions[i];
+
+		if (uva >= r->uva && uva - r->uva < r->size)
+			return r;
+	}
+	return NULL;
+}
+
+void *vb_mem_uva_to_host(const struct vb_mem *mem, uint64_t uva, uint64_t len)
+{
+	const struct vb_mem_region *r = find_uva(mem, uva);
+
+	if (!r || len > r->size - (uva - r->uva))
+		return NULL;
+	return r->host + (uva - r->uva);
+}
+
+uint64_t vb_mem_uva_to_gpa(const struct vb_mem *mem, uint64_t uva)
+{
+	const struct vb_mem_region *r = find_uva(mem, uva);
+
+	return r ? r->gpa + (uva - r->uva) : UINT64_MAX;
+}

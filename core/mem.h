@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Guest memory map: regions shared by the front-end (fd + offset), indexed by
+ * guest-physical address for descriptors and by front-end virtual address
+ * for vring addresses. Changed only while no ring is started.
+ */
+#ifndef VB_MEM_H
+#define VB_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#define VB_MEM_MAX_REGIONS 32
+
+struct vb_mem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t uva; /* front-end virtual address */
+	uint64_t mmap_offset;
+	void *mmap_base;
+	size_t mmap_len;
+	uint8_t *host; /* mmap_base + mmap_offset: the byte at gpa */
+};
+
+struct vb_mem {
+	unsigned int nregions;
+	struct vb_mem_region regions[VB_MEM_MAX_REGIONS];
+};
+
+void vb_mem_init(struct vb_mem *mem);
+void vb_mem_clear(struct vb_mem *mem);
+
+/**
+ * vb_mem_add_take_fd() - map a region; the fd is always consumed
+ * Return: 0, -ENOSPC when full, -EINVAL for an overlapping or empty region,
+ * or the mmap error.
+ */
+int vb_mem_add_take_fd(struct vb_mem *mem, uint64_t gpa, uint64_t size, uint64_t uva,
+		       uint64_t mmap_offset, int fd);
+
+/* Unmap the region that matches gpa and size exactly. Return: 0 or -ENOENT. */
+int vb_mem_remove(struct vb_mem *mem, uint64_t gpa, uint64_t size);
+
+/**
+ * vb_mem_gpa_to_iov() - translate a guest range into host iovecs
+ * A range may span adjacent regions. Return: number of iovecs used, or
+ * -EFAULT (outside every region, or wraps), -E2BIG (more than max iovecs).
+ */
+int vb_mem_gpa_to_iov(const struct vb_mem *mem, uint64_t gpa, uint64_t len, struct iovec *iov,
+		      unsigned int max);
+
+/* Host pointer for a range that must lie inside one region, or NULL. */
+void *vb_mem_gpa_to_host(const struct vb_mem *mem, uint64_t gpa, uint64_t len);
+void *vb_mem_uva_to_host(const struct vb_mem *mem, uint64_t uva, uint64_t len);
+
+/* Guest-physical address of a front-end virtual address, or UINT64_MAX. */
+uint64_t vb_mem_uva_to_gpa(const struct vb_mem *mem, uint64_t uva);
+
+#endif

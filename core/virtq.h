@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Split virtqueue, device side: pop heads from the avail ring, walk
+ * descriptor chains into host iovecs, publish used entries, decide on
+ * notifications (EVENT_IDX aware). Everything the guest wrote is hostile.
+ * Pure memory operations: no fds, no threads, so it can be fuzzed directly.
+ */
+#ifndef VB_VIRTQ_H
+#define VB_VIRTQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <linux/virtio_ring.h>
+
+#include "dirty_log.h"
+#include "inflight.h"
+#include "mem.h"
+
+#define VB_VQ_MAX_SIZE 1024
+#define VB_MAX_SEGS 256 /* iovecs per request, headers included */
+
+struct vb_vq {
+	uint16_t num;
+	bool event_idx;
+	bool indirect;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint64_t used_gpa; /* for the dirty log; UINT64_MAX when not logged */
+	uint16_t last_avail_idx;
+	uint16_t used_idx;
+	uint16_t signalled_used;
+	bool signalled_used_valid;
+	const struct vb_mem *mem;
+	const struct vb_dirty_log *log; /* NULL unless VHOST_F_LOG_ALL */
+	struct vb_inflight_queue *inflight; /* NULL without INFLIGHT_SHMFD */
+	uint64_t inflight_counter;
+};
+
+struct vb_vq_addrs {
+	uint64_t desc_uva;
+	uint64_t avail_uva;
+	uint64_t used_uva;
+	uint64_t log_gpa;
+	bool log_used;
+};
+
+/* A walked descriptor chain: readable iovecs first, then writable ones. */
+struct vb_chain {
+	uint16_t head;
+	uint16_t niov;
+	uint16_t nout; /* readable iovecs: iov[0, nout) */
+	struct iovec iov[VB_MAX_SEGS];
+	uint64_t gpa[VB_MAX_SEGS]; /* guest address of each iovec, for the dirty log */
+};
+
+/**
+ * vb_vq_map() - resolve the ring addresses through the memory table
+ * Return: 0, -EINVAL for a size that is not a power of two up to
+ * VB_VQ_MAX_SIZE, -EFAULT for a ring outside guest memory.
+ */
+int vb_vq_map(struct vb_vq *vq, const struct vb_mem *mem, uint16_t num,
+	      const struct vb_vq_addrs *addrs);
+
+/**
+ * vb_vq_pop() - take the next available head
+ * Return: 1 with *head set, 0 when the ring is empty, -EBADMSG when the
+ * guest published an impossible index or head.
+ */
+int vb_vq_pop(struct vb_vq *vq, uint16_t *head);
+
+/* Mark a head in flight in the shared region (also used for resubmission). */
+void vb_vq_track(struct vb_vq *vq, uint16_t head);
+
+/**
+ * vb_vq_walk() - translate the chain that starts at head
+ * Return: 0, or -EBADMSG for a loop, a chain longer than allowed, a bad
+ * indirect table, a readable descriptor after a writable one, an address
+ * outside guest memory or a wrapping length.
+ */
+int vb_vq_walk(const struct vb_vq *vq, uint16_t head, struct vb_chain *chain);
+
+/* Publish one used entry; written bytes are logged when logging is on. */
+void vb_vq_push(struct vb_vq *vq, uint16_t head, uint32_t len);
+
+/* Whether the driver wants an interrupt for what was pushed since last time. */
+bool vb_vq_should_notify(struct vb_vq *vq);
+
+/**
+ * vb_vq_arm() - ask for a kick at the next avail entry (EVENT_IDX)
+ * Return: true when entries arrived meanwhile and must be processed now.
+ */
+bool vb_vq_arm(struct vb_vq *vq);
+
+/* Log a guest write that did not go through vb_vq_push (request payloads). */
+void vb_vq_log_write(const struct vb_vq *vq, uint64_t gpa, uint64_t len);
+
+#endif

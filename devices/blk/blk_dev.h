@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The virtio-blk device: image, configuration space, features and queues.
+ * Transports drive it through these calls and never touch the queues'
+ * workers directly.
+ */
+#ifndef VB_BLK_DEV_H
+#define VB_BLK_DEV_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "blk_queue.h"
+#include "dirty_log.h"
+#include "mem.h"
+
+#define BLK_MAX_QUEUES 16
+
+struct blk_opts {
+	const char *image;
+	unsigned int num_queues;
+	unsigned int queue_size;
+	bool read_only;
+	bool direct;
+	uint32_t logical_block_size;
+	char serial[BLK_SERIAL_LEN + 1];
+};
+
+struct blk_dev {
+	struct blk_opts opts;
+	int fd;
+	struct blk_limits limits;
+	char serial[BLK_SERIAL_LEN];
+
+	uint64_t features; /* negotiated */
+	atomic_uchar wce;
+	atomic_uchar status;
+	struct vb_mem mem;
+	struct vb_dirty_log log;
+	struct blk_queue queues[BLK_MAX_QUEUES];
+};
+
+int blk_dev_open(struct blk_dev *dev, const struct blk_opts *opts);
+void blk_dev_close(struct blk_dev *dev);
+
+/* Device features the transport may offer (virtio bits only). */
+uint64_t blk_dev_features(const struct blk_dev *dev);
+
+/* Fill len bytes of the configuration space from offset; beyond it reads as 0. */
+void blk_dev_get_config(const struct blk_dev *dev, uint32_t offset, uint8_t *buf, uint32_t len);
+/* Only the writeback byte is writable. Return: 0 or -EINVAL. */
+int blk_dev_set_config(struct blk_dev *dev, uint32_t offset, const uint8_t *buf, uint32_t len);
+
+/*
+ * Stop every started queue (completing their requests) and return the set
+ * that ran, so a reconfiguration can restart exactly those.
+ */
+uint32_t blk_dev_pause(struct blk_dev *dev);
+int blk_dev_unpause(struct blk_dev *dev, uint32_t mask);
+
+/* Stop all queues, forget memory, log, features and status. */
+void blk_dev_reset(struct blk_dev *dev);
+
+/* The device hit a guest error it cannot continue from on some queue. */
+void blk_dev_needs_reset(struct blk_dev *dev);
+
+#endif

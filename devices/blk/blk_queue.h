@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One virtqueue of the block device: its ring settings, and while started,
+ * a worker thread with its own io_uring that pops, submits and completes
+ * requests in batches. Settings change only while the queue is stopped;
+ * the worker owns the ring while it runs.
+ */
+#ifndef VB_BLK_QUEUE_H
+#define VB_BLK_QUEUE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <liburing.h>
+
+#include "blk_req.h"
+#include "virtq.h"
+
+struct blk_dev;
+
+struct blk_queue {
+	struct blk_dev *dev;
+	unsigned int index;
+
+	/* Settings from the transport. */
+	uint16_t num;
+	bool addr_set;
+	struct vb_vq_addrs addrs;
+	int kick_fd;
+	int call_fd;
+	int err_fd;
+	struct vb_inflight_queue *inflight_region;
+
+	/* Ring position: kept across stop/start. */
+	struct vb_vq vq;
+
+	bool started;
+	atomic_bool enabled;
+	atomic_bool stopping;
+	atomic_bool broken;
+	pthread_t thread;
+	int wake_fd;
+
+	/* Worker-owned while started. */
+	struct io_uring ring;
+	struct blk_req *reqs; /* indexed by head */
+	unsigned int io_pending;
+	uint16_t notified_used;
+	uint64_t kick_buf;
+	uint64_t wake_buf;
+	uint16_t *resubmit;
+	int nresubmit;
+
+	/* Counters, read by anyone. */
+	atomic_uint_fast64_t nr_requests;
+	atomic_uint_fast64_t nr_errors;
+};
+
+void blk_queue_init(struct blk_queue *q, struct blk_dev *dev, unsigned int index);
+/* Stop if started, close fds: back to the state after init. */
+void blk_queue_reset(struct blk_queue *q);
+
+/* Whether the transport gave everything a start needs. */
+bool blk_queue_ready(const struct blk_queue *q);
+
+/**
+ * blk_queue_start() - map the ring, recover in-flight requests, run the worker
+ * Return: 0 or -errno (the queue stays stopped).
+ */
+int blk_queue_start(struct blk_queue *q);
+
+/* Finish in-flight requests, join the worker. Returns the next avail index. */
+uint16_t blk_queue_stop(struct blk_queue *q);
+
+void blk_queue_set_enabled(struct blk_queue *q, bool on);
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * virtio-blk request decoding: from a walked descriptor chain to an I/O
+ * operation, or to a status to return at once. Pure: no fds, no threads,
+ * callable from unit tests and fuzzers.
+ */
+#ifndef VB_BLK_REQ_H
+#define VB_BLK_REQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "virtq.h"
+
+#define BLK_SECTOR 512u
+#define BLK_SERIAL_LEN 20 /* VIRTIO_BLK_ID_BYTES */
+#define BLK_MAX_DISCARD_SECTORS (1u << 22)
+
+struct blk_limits {
+	uint64_t capacity; /* in 512-byte sectors */
+	uint32_t lbs_sectors; /* logical block size in sectors */
+	bool read_only;
+	const char *serial; /* BLK_SERIAL_LEN bytes, NUL padded */
+};
+
+enum blk_op { BLK_OP_NONE, BLK_OP_READ, BLK_OP_WRITE, BLK_OP_FLUSH, BLK_OP_FALLOCATE };
+
+struct blk_req {
+	struct vb_chain chain;
+	struct iovec data[VB_MAX_SEGS];
+	uint64_t data_gpa[VB_MAX_SEGS];
+	uint16_t ndata;
+	enum blk_op op;
+	uint32_t type;
+	uint64_t offset; /* bytes */
+	uint64_t len; /* bytes to transfer or to fallocate */
+	int falloc_mode;
+	uint8_t *status;
+	uint64_t status_gpa;
+	uint32_t written; /* bytes the device writes into the chain, status included */
+	bool busy;
+};
+
+/**
+ * blk_req_parse() - decode the request held in r->chain
+ * Return: -EBADMSG when the chain cannot even carry a header and a status
+ * byte (the queue is broken); otherwise a VIRTIO_BLK_S_* status. With
+ * VIRTIO_BLK_S_OK and r->op != BLK_OP_NONE, the I/O is still to be done;
+ * with BLK_OP_NONE the request is complete (GET_ID) or failed.
+ */
+int blk_req_parse(struct blk_req *r, const struct blk_limits *lim);
+
+/* Copy up to len bytes out of an iovec array, starting skip bytes in. */
+size_t blk_iov_read(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len);
+
+#endif

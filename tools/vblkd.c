@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* vblkd: virtio-blk back-end daemon. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "blk_dev.h"
+#include "log.h"
+#include "vblkd_args.h"
+#include "vu_server.h"
+
+/* SIGTERM/SIGINT arrive on an fd; blocked before any thread exists, so workers never see them. */
+static int stop_signals_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int main(int argc, char **argv)
+{
+	struct vblkd_args args;
+	struct blk_dev *blk;
+	struct vu_dev vu;
+	int ret, stop_fd;
+
+	ret = vblkd_args_parse(&args, argc, argv);
+	if (ret)
+		return ret > 0 ? EXIT_SUCCESS : 2;
+	vb_log_level = args.log_level;
+
+	stop_fd = stop_signals_fd();
+	if (stop_fd < 0) {
+		vb_err("signalfd: %s", strerror(errno));
+		return EXIT_FAILURE;
+	}
+	blk = calloc(1, sizeof(*blk));
+	if (!blk)
+		return EXIT_FAILURE;
+	ret = blk_dev_open(blk, &args.blk);
+	if (ret)
+		goto out_free;
+	vb_info("serving %s: %llu sectors, %u queue(s) of up to %u%s%s", args.blk.image,
+		(unsigned long long)blk->limits.capacity, args.blk.num_queues,
+		args.blk.queue_size, args.blk.read_only ? ", read-only" : "",
+		args.blk.direct ? ", O_DIRECT" : "");
+	ret = vu_server_listen(&vu, blk, args.vhost_user);
+	if (ret)
+		goto out_close;
+	ret = vu_server_run(&vu, stop_fd);
+	vb_info("stopping");
+	vu_server_close(&vu);
+out_close:
+	blk_dev_close(blk);
+out_free:
+	free(blk);
+	close(stop_fd);
+	return ret ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Command line of the daemon. Every rejection says which option and why. */
+#include "vblkd_args.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static const char usage[] =
+	"Usage: vblkd --vhost-user SOCKET --image FILE [OPTIONS]\n"
+	"\n"
+	"Serve FILE (a regular file or a block device) as a virtio-blk device to\n"
+	"a vhost-user front-end such as QEMU's vhost-user-blk-pci, on the UNIX\n"
+	"socket SOCKET (created with mode 0600; one front-end at a time).\n"
+	"\n"
+	"Options:\n"
+	"  --vhost-user SOCKET        listen on SOCKET (required)\n"
+	"  --image FILE               disk image (required); not locked, so a\n"
+	"                             migration destination can open it too\n"
+	"  --num-queues N             virtqueues, 1-%d (default 1)\n"
+	"  --queue-size N             largest ring size accepted, a power of two,\n"
+	"                             1-1024 (default 256)\n"
+	"  --read-only                refuse writes (VIRTIO_BLK_F_RO)\n"
+	"  --serial S                 serial returned by GET_ID, up to 20 bytes\n"
+	"                             (default \"vblkd\")\n"
+	"  --logical-block-size N     512-65536, a power of two (default 512)\n"
+	"  --direct                   open FILE with O_DIRECT (bypass the host cache)\n"
+	"  --log-level LEVEL          error, warn, info or debug (default info)\n"
+	"  -h, --help                 show this help and exit\n"
+	"  -V, --version              show the version and exit\n"
+	"\n"
+	"SIGTERM or SIGINT stops the rings, flushes the image, removes SOCKET and\n"
+	"exits 0.\n";
+
+static int parse_uint(const char *opt, const char *s, unsigned long min, unsigned long max,
+		      bool pow2, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-' || v < min || v > max ||
+	    (pow2 && (v & (v - 1)))) {
+		fprintf(stderr, "vblkd: --%s %s: expected %s%lu-%lu\n", opt, s,
+			pow2 ? "a power of two in " : "", min, max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "vhost-user", required_argument, NULL, 's' },
+		{ "image", required_argument, NULL, 'i' },
+		{ "num-queues", required_argument, NULL, 'q' },
+		{ "queue-size", required_argument, NULL, 'z' },
+		{ "read-only", no_argument, NULL, 'r' },
+		{ "serial", required_argument, NULL, 'S' },
+		{ "logical-block-size", required_argument, NULL, 'b' },
+		{ "direct", no_argument, NULL, 'd' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	unsigned long v;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->blk.num_queues = 1;
+	a->blk.queue_size = 256;
+	a->blk.logical_block_size = 512;
+	strcpy(a->blk.serial, "vblkd");
+	a->log_level = VB_LOG_INFO;
+
+	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			a->vhost_user = optarg;
+			break;
+		case 'i':
+			a->blk.image = optarg;
+			break;
+		case 'q':
+			if (parse_uint("num-queues", optarg, 1, BLK_MAX_QUEUES, false, &v))
+				return -EINVAL;
+			a->blk.num_queues = (unsigned int)v;
+			break;
+		case 'z':
+			if (parse_uint("queue-size", optarg, 1, VB_VQ_MAX_SIZE, true, &v))
+				return -EINVAL;
+			a->blk.queue_size = (unsigned int)v;
+			break;
+		case 'r':
+			a->blk.read_only = true;
+			break;
+		case 'S':
+			if (strlen(optarg) > BLK_SERIAL_LEN) {
+				fprintf(stderr, "vblkd: --serial: at most %d bytes\n",
+					BLK_SERIAL_LEN);
+				return -EINVAL;
+			}
+			strcpy(a->blk.serial, optarg);
+			break;
+		case 'b':
+			if (parse_uint("logical-block-size", optarg, 512, 65536, true, &v))
+				return -EINVAL;
+			a->blk.logical_block_size = (uint32_t)v;
+			break;
+		case 'd':
+			a->blk.direct = true;
+			break;
+		case 'l':
+			a->log_level = vb_log_level_parse(optarg);
+			if (a->log_level < 0) {
+				fprintf(stderr, "vblkd: --log-level %s: use error, warn, info or debug\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'h':
+			printf(usage, BLK_MAX_QUEUES);
+			return 1;
+		case 'V':
+			printf("vblkd %s\n", VBLKD_VERSION);
+			return 1;
+		default:
+			fprintf(stderr, "Try 'vblkd --help'.\n");
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vblkd: unexpected argument '%s'\nTry 'vblkd --help'.\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	if (!a->vhost_user || !a->blk.image) {
+		fprintf(stderr, "vblkd: --vhost-user and --image are required\n"
+				"Try 'vblkd --help'.\n");
+		return -EINVAL;
+	}
+	return 0;
+}

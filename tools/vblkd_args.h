@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef VB_VBLKD_ARGS_H
+#define VB_VBLKD_ARGS_H
+
+#include "blk_dev.h"
+
+struct vblkd_args {
+	const char *vhost_user;
+	struct blk_opts blk;
+	int log_level;
+};
+
+/* Return: 0 to run, 1 when --help/--version was served, -EINVAL on bad input. */
+int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv);
+
+#endif

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The in-flight region shared with the front-end (INFLIGHT_SHMFD): created
+ * by GET_INFLIGHT_FD, handed back by SET_INFLIGHT_FD after a reconnect.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "inflight.h"
+#include "log.h"
+#include "vu_server.h"
+
+static int check_geometry(const struct vu_dev *d, uint16_t num_queues, uint16_t queue_size)
+{
+	if (!num_queues || num_queues > d->blk->opts.num_queues || !queue_size ||
+	    queue_size > VB_VQ_MAX_SIZE) {
+		vb_err("in-flight region for %u queues of %u is not possible here (max %u of %u)",
+		       num_queues, queue_size, d->blk->opts.num_queues, VB_VQ_MAX_SIZE);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Hand the queues their slices, starting at first, while none is running. */
+static void attach(struct vu_dev *d, void *base, size_t len, uint8_t *first, uint16_t nq,
+		   uint16_t qs)
+{
+	uint64_t per_queue = vb_inflight_queue_size(qs);
+	uint32_t mask = blk_dev_pause(d->blk);
+
+	vu_inflight_release(d);
+	d->inflight = (struct vu_inflight_shm){ base, len, nq, qs };
+	for (uint16_t i = 0; i < nq; i++)
+		d->blk->queues[i].inflight_region =
+			(struct vb_inflight_queue *)(first + i * per_queue);
+	blk_dev_unpause(d->blk, mask);
+}
+
+int vu_inflight_create(struct vu_dev *d, struct vu_inflight *req, int *fd_out)
+{
+	uint64_t len;
+	void *base;
+	int fd, ret;
+
+	ret = check_geometry(d, req->num_queues, req->queue_size);
+	if (ret)
+		return ret;
+	len = vb_inflight_queue_size(req->queue_size) * req->num_queues;
+	fd = memfd_create("vblkd-inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)len)) {
+		ret = -errno;
+		goto err_close;
+	}
+	/* The region must keep its size for as long as anyone maps it. */
+	fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+	base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED) {
+		ret = -errno;
+		goto err_close;
+	}
+	attach(d, base, len, base, req->num_queues, req->queue_size);
+	req->mmap_size = len;
+	req->mmap_offset = 0;
+	*fd_out = fd;
+	return 0;
+
+err_close:
+	close(fd);
+	return ret;
+}
+
+int vu_inflight_attach_take_fd(struct vu_dev *d, const struct vu_inflight *req, int fd)
+{
+	uint64_t want;
+	void *base;
+	int ret;
+
+	ret = check_geometry(d, req->num_queues, req->queue_size);
+	if (ret)
+		goto out_close;
+	want = vb_inflight_queue_size(req->queue_size) * req->num_queues;
+	if (req->mmap_size != want || req->mmap_offset > SIZE_MAX - want) {
+		vb_err("in-flight region of %llu bytes, expected %llu",
+		       (unsigned long long)req->mmap_size, (unsigned long long)want);
+		ret = -EINVAL;
+		goto out_close;
+	}
+	base = mmap(NULL, (size_t)(req->mmap_offset + want), PROT_READ | PROT_WRITE, MAP_SHARED,
+		    fd, 0);
+	if (base == MAP_FAILED) {
+		ret = -errno;
+		vb_err("cannot map the in-flight region: %s", strerror(-ret));
+		goto out_close;
+	}
+	attach(d, base, (size_t)(req->mmap_offset + want), (uint8_t *)base + req->mmap_offset,
+	       req->num_queues, req->queue_size);
+out_close:
+	close(fd);
+	return ret;
+}
+
+void vu_inflight_release(struct vu_dev *d)
+{
+	for (unsigned int i = 0; i < BLK_MAX_QUEUES; i++)
+		d->blk->queues[i].inflight_region = NULL;
+	if (d->inflight.base)
+		munmap(d->inflight.base, d->inflight.len);
+	memset(&d->inflight, 0, sizeof(d->inflight));
+}
