@@ -29,6 +29,9 @@ static const char usage[] =
 	"                             (default \"vblkd\")\n"
 	"  --logical-block-size N     512-65536, a power of two (default 512)\n"
 	"  --direct                   open FILE with O_DIRECT (bypass the host cache)\n"
+	"  --io-delay-ms N            hold every request N ms before its I/O starts\n"
+	"                             (0-60000, default 0): emulates a slow disk\n"
+	"                             for tests of restart and migration\n"
 	"  --log-level LEVEL          error, warn, info or debug (default info)\n"
 	"  -h, --help                 show this help and exit\n"
 	"  -V, --version              show the version and exit\n"
@@ -65,6 +68,7 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 		{ "serial", required_argument, NULL, 'S' },
 		{ "logical-block-size", required_argument, NULL, 'b' },
 		{ "direct", no_argument, NULL, 'd' },
+		{ "io-delay-ms", required_argument, NULL, 'D' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -116,6 +120,11 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 			break;
 		case 'd':
 			a->blk.direct = true;
+			break;
+		case 'D':
+			if (parse_uint("io-delay-ms", optarg, 0, 60000, false, &v))
+				return -EINVAL;
+			a->blk.io_delay_ms = (unsigned int)v;
 			break;
 		case 'l':
 			a->log_level = vb_log_level_parse(optarg);

@@ -24,6 +24,7 @@ struct blk_opts {
 	bool read_only;
 	bool direct;
 	uint32_t logical_block_size;
+	unsigned int io_delay_ms; /* fault injection: a slow disk */
 	char serial[BLK_SERIAL_LEN + 1];
 };
 

@@ -19,6 +19,7 @@
 
 #define UD_KICK 1ull
 #define UD_WAKE 2ull
+#define UD_DELAY 3ull
 
 void blk_queue_init(struct blk_queue *q, struct blk_dev *dev, unsigned int index)
 {
@@ -108,10 +109,30 @@ static void complete(struct blk_queue *q, struct blk_req *r, uint8_t status)
 	vb_vq_push(&q->vq, r->chain.head, status == VIRTIO_BLK_S_OK ? r->written : 1);
 }
 
+/*
+ * --io-delay-ms: a timeout linked in front of the I/O holds it in the kernel,
+ * emulating a slow disk without any cost when off.
+ */
+static void prep_delay(struct blk_queue *q)
+{
+	struct io_uring_sqe *sqe;
+
+	if (io_uring_sq_space_left(&q->ring) < 2)
+		io_uring_submit(&q->ring); /* a link must not be split across submits */
+	sqe = io_uring_get_sqe(&q->ring);
+	io_uring_prep_timeout(sqe, &q->delay, 0, IORING_TIMEOUT_ETIME_SUCCESS);
+	sqe->flags |= IOSQE_IO_LINK;
+	io_uring_sqe_set_data64(sqe, UD_DELAY);
+}
+
 static void submit_io(struct blk_queue *q, struct blk_req *r)
 {
-	struct io_uring_sqe *sqe = get_sqe(q);
+	struct io_uring_sqe *sqe;
 	int fd = q->dev->fd;
+
+	if (q->delay.tv_nsec || q->delay.tv_sec)
+		prep_delay(q);
+	sqe = get_sqe(q);
 
 	if (!sqe) {
 		vb_err_rl("vq %u: io_uring submission queue unavailable", q->index);
@@ -240,6 +261,8 @@ static void *worker(void *arg)
 			uint64_t ud = cqe->user_data;
 
 			seen++;
+			if (ud == UD_DELAY)
+				continue;
 			if (ud == UD_KICK || ud == UD_WAKE) {
 				if (cqe->res < 0 && cqe->res != -EAGAIN && cqe->res != -EINTR) {
 					vb_err("vq %u: %s eventfd read failed: %s", q->index,
@@ -306,6 +329,8 @@ int blk_queue_start(struct blk_queue *q)
 			q->vq.last_avail_idx = (uint16_t)(q->vq.used_idx + ret);
 	}
 
+	q->delay.tv_sec = dev->opts.io_delay_ms / 1000;
+	q->delay.tv_nsec = (long long)(dev->opts.io_delay_ms % 1000) * 1000000;
 	while (entries < 2u * q->num + 2)
 		entries <<= 1;
 	ret = io_uring_queue_init(entries, &q->ring, 0);

@@ -47,6 +47,7 @@ struct blk_queue {
 	struct blk_req *reqs; /* indexed by head */
 	unsigned int io_pending;
 	uint16_t notified_used;
+	struct __kernel_timespec delay;
 	uint64_t kick_buf;
 	uint64_t wake_buf;
 	uint16_t *resubmit;
