@@ -21,6 +21,26 @@ const char *vu_request_name(uint32_t request)
 	return vu_names[request];
 }
 
+int vu_request_has_reply(uint32_t request)
+{
+	switch (request) {
+	case VHOST_USER_GET_FEATURES:
+	case VHOST_USER_GET_PROTOCOL_FEATURES:
+	case VHOST_USER_GET_VRING_BASE:
+	case VHOST_USER_GET_QUEUE_NUM:
+	case VHOST_USER_GET_CONFIG:
+	case VHOST_USER_GET_INFLIGHT_FD:
+	case VHOST_USER_GET_MAX_MEM_SLOTS:
+	case VHOST_USER_GET_STATUS:
+	case VHOST_USER_SET_LOG_BASE:
+	case VHOST_USER_SET_DEVICE_STATE_FD:
+	case VHOST_USER_CHECK_DEVICE_STATE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 void vu_msg_close_fds(struct vu_msg *msg)
 {
 	for (unsigned int i = 0; i < msg->nfds; i++) {

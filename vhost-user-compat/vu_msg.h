@@ -207,6 +207,9 @@ int vu_msg_send(int sock, const struct vu_msg *msg);
 
 void vu_msg_close_fds(struct vu_msg *msg);
 
+/* Whether the front-end waits for a reply to this request, NEED_REPLY aside. */
+int vu_request_has_reply(uint32_t request);
+
 /**
  * vu_msg_check() - validate a message header against what its id requires
  * Return: 0, or -EINVAL for a payload size or fd count the id cannot carry.

@@ -30,6 +30,21 @@ static int send_reply(struct vu_dev *d, struct vu_msg *m)
 	return vu_msg_send(d->conn_fd, m);
 }
 
+/*
+ * A request we cannot serve: answer with a failed ack when the front-end
+ * asked for one; when it waits for a reply we cannot give, drop the
+ * connection rather than leave it waiting.
+ */
+static int refuse(struct vu_dev *d, struct vu_msg *m, bool ack, int err)
+{
+	if (!ack || vu_request_has_reply(m->hdr.request))
+		return err;
+	m->hdr.size = sizeof(uint64_t);
+	m->payload.u64 = 1;
+	m->nfds = 0;
+	return send_reply(d, m);
+}
+
 int vu_dispatch(struct vu_dev *d, struct vu_msg *m)
 {
 	uint32_t req = m->hdr.request;
@@ -51,24 +66,18 @@ int vu_dispatch(struct vu_dev *d, struct vu_msg *m)
 	}
 	if (ret) {
 		vu_msg_close_fds(m);
-		/*
-		 * Answer when the front-end waits for an ack; otherwise it may
-		 * wait for a reply we cannot give: drop the connection.
-		 */
-		if (!need_reply)
-			return ret;
-		m->hdr.size = sizeof(uint64_t);
-		m->payload.u64 = 1;
-		m->nfds = 0;
-		return send_reply(d, m);
+		return refuse(d, m, need_reply, ret);
 	}
 
 	vb_dbg("%s", name);
 	ret = h->fn(d, m);
 	if (ret != VU_REPLY)
 		vu_msg_close_fds(m);
-	if (ret < 0)
+	if (ret < 0) {
 		vb_warn("%s failed: %s", name, strerror(-ret));
+		if (vu_request_has_reply(req))
+			return ret;
+	}
 	if (ret == VU_REPLY) {
 		ret = send_reply(d, m);
 		vu_msg_close_fds(m);
