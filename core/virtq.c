@@ -22,6 +22,8 @@ int vb_vq_map(struct vb_vq *vq, const struct vb_mem *mem, uint16_t num,
 	if (!vq->desc || !vq->avail || !vq->used)
 		return -EFAULT;
 	vq->num = num;
+	if (vq->max_chain < num)
+		vq->max_chain = num;
 	vq->mem = mem;
 	vq->used_gpa = addrs->log_used ? addrs->log_gpa : UINT64_MAX;
 	return 0;
@@ -106,6 +108,11 @@ static int walk_indirect(const struct vb_vq *vq, const struct vring_desc *ind, s
 		return -EBADMSG;
 	}
 	count = ind->len / sizeof(struct vring_desc);
+	if (count > vq->max_chain) {
+		vb_err_rl("virtqueue: indirect table of %u descriptors, at most %u allowed", count,
+			  vq->max_chain);
+		return -EBADMSG;
+	}
 	table = vb_mem_gpa_to_host(vq->mem, ind->addr, ind->len);
 	if (!table) {
 		vb_err_rl("virtqueue: indirect table 0x%llx+%u outside guest memory",

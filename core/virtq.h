@@ -22,6 +22,7 @@
 
 struct vb_vq {
 	uint16_t num;
+	uint16_t max_chain; /* descriptors per request, indirect ones included */
 	bool event_idx;
 	bool indirect;
 	struct vring_desc *desc;

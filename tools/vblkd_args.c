@@ -23,7 +23,7 @@ static const char usage[] =
 	"                             migration destination can open it too\n"
 	"  --num-queues N             virtqueues, 1-%d (default 1)\n"
 	"  --queue-size N             largest ring size accepted, a power of two,\n"
-	"                             1-1024 (default 256)\n"
+	"                             1-1024 (default 128, as QEMU's queue-size)\n"
 	"  --read-only                refuse writes (VIRTIO_BLK_F_RO)\n"
 	"  --serial S                 serial returned by GET_ID, up to 20 bytes\n"
 	"                             (default \"vblkd\")\n"
@@ -79,7 +79,7 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 
 	memset(a, 0, sizeof(*a));
 	a->blk.num_queues = 1;
-	a->blk.queue_size = 256;
+	a->blk.queue_size = 128;
 	a->blk.logical_block_size = 512;
 	strcpy(a->blk.serial, "vblkd");
 	a->log_level = VB_LOG_INFO;

@@ -10,7 +10,17 @@
 
 #include "blk_dev.h"
 
-#define BLK_SEG_MAX (VB_MAX_SEGS - 2) /* header and status take two */
+/*
+ * A request may hold as many descriptors as the largest ring (as QEMU's
+ * seg-max-adjust does), and no more than a chain can carry; header and
+ * status take two.
+ */
+static uint32_t seg_max(const struct blk_dev *dev)
+{
+	uint32_t n = dev->opts.queue_size < VB_MAX_SEGS ? dev->opts.queue_size : VB_MAX_SEGS;
+
+	return n > 2 ? n - 2 : 1;
+}
 
 uint64_t blk_dev_features(const struct blk_dev *dev)
 {
@@ -34,7 +44,7 @@ static void build_config(const struct blk_dev *dev, struct virtio_blk_config *cf
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->capacity = htole64(dev->limits.capacity);
 	cfg->size_max = htole32(1u << 20);
-	cfg->seg_max = htole32(BLK_SEG_MAX);
+	cfg->seg_max = htole32(seg_max(dev));
 	cfg->blk_size = htole32(lbs);
 	cfg->physical_block_exp = 0;
 	cfg->min_io_size = htole16(1);

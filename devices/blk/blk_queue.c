@@ -294,6 +294,7 @@ int blk_queue_start(struct blk_queue *q)
 		return 0;
 	if (!blk_queue_ready(q))
 		return -EINVAL;
+	q->vq.max_chain = (uint16_t)dev->opts.queue_size;
 	ret = vb_vq_map(&q->vq, &dev->mem, q->num, &q->addrs);
 	if (ret) {
 		vb_err("vq %u: ring addresses are outside guest memory or size %u is invalid",

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A tiny virtio-blk driver over a vhost-user connection: brings the device
+ * up (features, memory, queues), submits requests whose headers, data and
+ * status bytes live in guest memory, and reaps completions.
+ */
+#ifndef VB_FE_BLK_H
+#define VB_FE_BLK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/virtio_blk.h>
+
+#include "fe_mem.h"
+#include "fe_vq.h"
+#include "fe_vu.h"
+
+#define FE_BLK_MAX_QUEUES 16
+#define FE_BLK_SECTOR 512u
+
+struct fe_blk_opts {
+	unsigned int num_queues;	/* 0: 1 */
+	unsigned int queue_size;	/* 0: 128 */
+	uint64_t mem_size;		/* 0: 16 MiB */
+	int connect_wait_ms;		/* 0: 5000 */
+	bool no_enable;			/* leave rings disabled */
+	bool inflight;			/* GET/SET_INFLIGHT_FD before the rings */
+};
+
+struct fe_blk_req {
+	unsigned int queue;
+	uint32_t type;
+	int head;
+	bool done;
+	uint8_t status;			/* valid once done */
+	uint32_t used_len;
+	void *data;			/* guest memory, data_len bytes */
+	size_t data_len;
+	struct virtio_blk_outhdr *hdr;	/* guest memory page, status byte after it */
+	uint8_t *status_byte;
+};
+
+struct fe_blk {
+	struct fe_vu vu;
+	struct fe_mem mem;
+	unsigned int num_queues;
+	struct fe_vq vqs[FE_BLK_MAX_QUEUES];
+	uint64_t features;		/* acked */
+	struct virtio_blk_config config;
+	struct vu_inflight inflight;	/* with opts->inflight */
+	int inflight_fd;		/* -1 without */
+	void *inflight_va;
+};
+
+/**
+ * fe_blk_open() - connect to a vhost-user-blk back-end and start its queues
+ * Return: 0 or -errno; on failure everything is released.
+ */
+int fe_blk_open(struct fe_blk *blk, const char *path, const struct fe_blk_opts *opts);
+void fe_blk_close(struct fe_blk *blk);
+
+/* Submit (and kick) one request; *@req is owned by the caller until freed. */
+int fe_blk_submit_read(struct fe_blk *blk, unsigned int q, uint64_t sector, size_t len,
+		       struct fe_blk_req **req);
+int fe_blk_submit_write(struct fe_blk *blk, unsigned int q, uint64_t sector, const void *buf,
+			size_t len, struct fe_blk_req **req);
+int fe_blk_submit_flush(struct fe_blk *blk, unsigned int q, struct fe_blk_req **req);
+int fe_blk_submit_discard(struct fe_blk *blk, unsigned int q, uint64_t sector,
+			  uint32_t nsectors, struct fe_blk_req **req);
+int fe_blk_submit_write_zeroes(struct fe_blk *blk, unsigned int q, uint64_t sector,
+			       uint32_t nsectors, bool unmap, struct fe_blk_req **req);
+int fe_blk_submit_get_id(struct fe_blk *blk, unsigned int q, struct fe_blk_req **req);
+
+/**
+ * fe_blk_reap() - collect completions of queue @q
+ *
+ * Waits on the call eventfd up to @timeout_ms when nothing is used yet.
+ * Return: number of requests completed (> 0), -ETIMEDOUT, or -errno.
+ */
+int fe_blk_reap(struct fe_blk *blk, unsigned int q, int timeout_ms);
+
+/* Reap until @req is done; 0 or -ETIMEDOUT. */
+int fe_blk_wait(struct fe_blk *blk, struct fe_blk_req *req, int timeout_ms);
+void fe_blk_req_free(struct fe_blk *blk, struct fe_blk_req *req);
+
+/*
+ * Synchronous helpers: submit, wait, copy out.
+ * Return: the virtio-blk status byte (>= 0) or -errno.
+ */
+int fe_blk_read(struct fe_blk *blk, unsigned int q, uint64_t sector, void *buf, size_t len);
+int fe_blk_write(struct fe_blk *blk, unsigned int q, uint64_t sector, const void *buf,
+		 size_t len);
+
+/* The queue under request @q, for raw descriptor placement. */
+struct fe_vq *fe_blk_vq(struct fe_blk *blk, unsigned int q);
+
+#endif

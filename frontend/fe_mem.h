@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Guest memory of a test VMM: one memfd mapped MAP_SHARED, so the back-end
+ * can map the same pages, plus a first-fit page allocator for rings and
+ * request buffers inside it.
+ */
+#ifndef VB_FE_MEM_H
+#define VB_FE_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FE_MEM_GPA_BASE 0x100000ull
+#define FE_MEM_PAGE 4096u
+
+struct fe_mem {
+	int fd;			/* memfd, -1 when not set up */
+	uint8_t *va;		/* front-end mapping (userspace_addr) */
+	uint64_t size;
+	uint64_t gpa;		/* guest-physical address of va[0] */
+	uint8_t *used;		/* one byte per page: 0 free, 1 used */
+	size_t npages;
+};
+
+/**
+ * fe_mem_init() - create and map guest memory
+ * @mem:	filled on success; left with fd -1 on failure
+ * @size:	bytes, rounded up to FE_MEM_PAGE
+ * @gpa:	guest-physical base (e.g. FE_MEM_GPA_BASE)
+ *
+ * Return: 0 or -errno.
+ */
+int fe_mem_init(struct fe_mem *mem, uint64_t size, uint64_t gpa);
+void fe_mem_fini(struct fe_mem *mem);
+
+/**
+ * fe_mem_alloc() - allocate zeroed, page-aligned guest memory
+ * Return: pointer into the mapping, or NULL when no run of free pages fits.
+ */
+void *fe_mem_alloc(struct fe_mem *mem, size_t len);
+void fe_mem_free(struct fe_mem *mem, void *p, size_t len);
+
+/* Guest-physical address of @p, which must lie inside the mapping. */
+uint64_t fe_mem_gpa(const struct fe_mem *mem, const void *p);
+
+/* Front-end virtual address of @p as vhost-user carries it (userspace_addr). */
+static inline uint64_t fe_mem_uaddr(const void *p)
+{
+	return (uint64_t)(uintptr_t)p;
+}
+
+#endif

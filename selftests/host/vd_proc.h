@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A vblkd process for host tests: temp dir with image, socket and log,
+ * start from $VBLKD, stop with SIGTERM, /proc probes for leaks.
+ */
+#ifndef VB_VD_PROC_H
+#define VB_VD_PROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define VD_PATH_MAX 256
+
+struct vd_proc {
+	pid_t pid;			/* -1 when not running */
+	char dir[64];
+	char sock[VD_PATH_MAX];
+	char image[VD_PATH_MAX];
+	char log[VD_PATH_MAX];
+};
+
+/* The daemon binary from $VBLKD, or NULL when unset or empty. */
+const char *vd_binary(void);
+
+/**
+ * vd_start() - create a temp image of @image_size bytes and start vblkd
+ * @extra:	NULL-terminated extra arguments (may be NULL)
+ *
+ * The image is filled with 0xa5 so reads of zeroed ranges are meaningful.
+ * Return: 0 or -errno.
+ */
+int vd_start(struct vd_proc *vd, uint64_t image_size, const char *const *extra);
+
+/**
+ * vd_stop() - SIGTERM, wait up to @timeout_ms, then SIGKILL
+ * @status:	wait status
+ * Return: 0, or -ETIMEDOUT when SIGKILL was needed.
+ */
+int vd_stop(struct vd_proc *vd, int timeout_ms, int *status);
+
+/* Remove the temp dir and its files. */
+void vd_cleanup(struct vd_proc *vd);
+
+/* Still running (not exited, not a zombie)? */
+bool vd_alive(struct vd_proc *vd);
+
+/* Print the daemon log as TAP comment lines. */
+void vd_dump_log(const struct vd_proc *vd);
+
+/* Number of open fds of @pid, or -errno. */
+int vd_count_fds(pid_t pid);
+/* VmRSS of @pid in KiB, or -errno. */
+long vd_rss_kb(pid_t pid);
+/* Does @pid map a file whose path contains @name (e.g. "libasan")? */
+bool vd_maps_file(pid_t pid, const char *name);
+
+#endif
