@@ -5,6 +5,7 @@
  * slot to -1) and return 0, VU_REPLY with msg filled, or -errno.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
@@ -68,8 +69,13 @@ static bool queue_hold(struct blk_queue *q)
 
 static void queue_release(struct blk_queue *q, bool was_started)
 {
-	if (was_started && blk_queue_ready(q))
-		blk_queue_start(q);
+	int ret;
+
+	if (!was_started || !blk_queue_ready(q))
+		return;
+	ret = blk_queue_start(q);
+	if (ret)
+		vb_err("vring %u: cannot restart: %s", q->index, strerror(-ret));
 }
 
 int vu_get_features(struct vu_dev *d, struct vu_msg *m)
@@ -332,7 +338,8 @@ int vu_set_vring_kick(struct vu_dev *d, struct vu_msg *m)
 	return ret;
 }
 
-int vu_set_vring_call(struct vu_dev *d, struct vu_msg *m)
+/* Swap a notification fd the worker writes to, with the worker stopped. */
+static int set_notify_fd(struct vu_dev *d, struct vu_msg *m, size_t slot_offset)
 {
 	struct blk_queue *q;
 	int fd, ret = vring_fd(d, m, &q, &fd);
@@ -341,23 +348,19 @@ int vu_set_vring_call(struct vu_dev *d, struct vu_msg *m)
 	if (ret)
 		return ret;
 	was = queue_hold(q);
-	replace_fd(&q->call_fd, fd);
+	replace_fd((int *)((char *)q + slot_offset), fd);
 	queue_release(q, was);
 	return 0;
 }
 
+int vu_set_vring_call(struct vu_dev *d, struct vu_msg *m)
+{
+	return set_notify_fd(d, m, offsetof(struct blk_queue, call_fd));
+}
+
 int vu_set_vring_err(struct vu_dev *d, struct vu_msg *m)
 {
-	struct blk_queue *q;
-	int fd, ret = vring_fd(d, m, &q, &fd);
-	bool was;
-
-	if (ret)
-		return ret;
-	was = queue_hold(q);
-	replace_fd(&q->err_fd, fd);
-	queue_release(q, was);
-	return 0;
+	return set_notify_fd(d, m, offsetof(struct blk_queue, err_fd));
 }
 
 int vu_get_protocol_features(struct vu_dev *d, struct vu_msg *m)
