@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+#include <liburing.h>
 
 #include "blk_dev.h"
 #include "log.h"
@@ -26,6 +27,21 @@ static int stop_signals_fd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* Fail at start, not at the first guest request, where io_uring is off. */
+static int probe_io_uring(void)
+{
+	struct io_uring ring;
+	int ret = io_uring_queue_init(2, &ring, 0);
+
+	if (ret) {
+		vb_err("io_uring is unavailable: %s (a kernel of 5.6 or later is needed, and "
+		       "sysctl kernel.io_uring_disabled must be 0)", strerror(-ret));
+		return ret;
+	}
+	io_uring_queue_exit(&ring);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct vblkd_args args;
@@ -43,6 +59,8 @@ int main(int argc, char **argv)
 		vb_err("signalfd: %s", strerror(errno));
 		return EXIT_FAILURE;
 	}
+	if (probe_io_uring())
+		return EXIT_FAILURE;
 	blk = calloc(1, sizeof(*blk));
 	if (!blk)
 		return EXIT_FAILURE;
