@@ -317,6 +317,9 @@ int blk_queue_start(struct blk_queue *q)
 	}
 	q->nresubmit = 0;
 	if (q->vq.inflight) {
+		/* A fresh region knows nothing: the ring position is SET_VRING_BASE's. */
+		bool recorded = q->vq.inflight->version;
+
 		ret = vb_inflight_recover(q->vq.inflight, q->num, q->vq.used_idx, q->resubmit,
 					  &q->vq.inflight_counter);
 		if (ret < 0) {
@@ -326,7 +329,7 @@ int blk_queue_start(struct blk_queue *q)
 		}
 		q->nresubmit = ret;
 		/* Every head taken from the ring is either used or still in flight. */
-		if (q->vq.inflight->version && ret >= 0)
+		if (recorded)
 			q->vq.last_avail_idx = (uint16_t)(q->vq.used_idx + ret);
 	}
 
