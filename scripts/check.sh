@@ -8,24 +8,41 @@ meson test -C "$build" --print-errorlogs --num-processes 2 --timeout-multiplier 
 rc=$?
 
 python3 - "$build/meson-logs/testlog.json" <<'PY'
-import json, sys
-passed = failed = skipped = 0
+# Count the TAP test points every program prints, so the summary says how
+# many checks ran, not how many programs; a program that failed without a
+# failing point (a crash, a timeout) counts as one failure.
+import json, re, sys
+total = {"passed": 0, "failed": 0, "skipped": 0}
+point = re.compile(r"^(not ok|ok)\b(.*)$")
 with open(sys.argv[1]) as f:
     for line in f:
-        line = line.strip()
-        if not line:
+        if not line.strip():
             continue
         t = json.loads(line)
+        c = {"passed": 0, "failed": 0, "skipped": 0}
+        for out in (t.get("stdout") or "").splitlines():
+            m = point.match(out.strip())
+            if not m:
+                continue
+            if re.search(r"#\s*SKIP", m.group(2), re.I):
+                c["skipped"] += 1
+            elif m.group(1) == "ok":
+                c["passed"] += 1
+            else:
+                c["failed"] += 1
         r = t.get("result")
-        print(f"  {r:8} {t.get('suite', [''])[0].split(':')[-1]:6} {t['name']} ({t.get('duration', 0):.1f} s)")
-        if r in ("OK", "EXPECTEDFAIL"):
-            passed += 1
-        elif r == "SKIP":
-            skipped += 1
-        else:
-            failed += 1
-print(f"{passed} passed, {failed} failed, {skipped} skipped")
-sys.exit(1 if failed else 0)
+        if r == "SKIP" and not any(c.values()):
+            c["skipped"] = 1
+        elif r not in ("OK", "EXPECTEDFAIL", "SKIP") and not c["failed"]:
+            c["failed"] += 1
+        elif r in ("OK", "EXPECTEDFAIL") and not any(c.values()):
+            c["passed"] = 1
+        for k in total:
+            total[k] += c[k]
+        print(f"  {r:8} {t['name']:32} {c['passed']} passed, {c['failed']} failed, "
+              f"{c['skipped']} skipped ({t.get('duration', 0):.1f} s)")
+print(f"{total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped")
+sys.exit(1 if total["failed"] else 0)
 PY
 prc=$?
 [ $rc -ne 0 ] && exit 1
