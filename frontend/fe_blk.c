@@ -78,19 +78,54 @@ static int fe_blk_init_inflight(struct fe_blk *blk, unsigned int nq, unsigned in
 	return fe_vu_set_inflight_fd(&blk->vu, &blk->inflight, blk->inflight_fd);
 }
 
-static int fe_blk_start(struct fe_blk *blk, const struct fe_blk_opts *opts)
+/* Give every queue to the back-end: fresh rings, or the kept ones on @resume. */
+static int fe_blk_start_queues(struct fe_blk *blk, unsigned int nq, unsigned int qsize,
+			       bool resume)
 {
+	bool enable = !blk->opts.no_enable;
+	int ret;
+
+	if (resume) {
+		for (unsigned int i = 0; i < blk->num_queues; i++) {
+			ret = fe_vq_resume(&blk->vqs[i], &blk->vu, enable);
+			if (ret)
+				return ret;
+		}
+		return 0;
+	}
+	for (unsigned int i = 0; i < nq; i++) {
+		ret = fe_vq_init(&blk->vqs[i], &blk->mem, i, qsize);
+		if (ret)
+			return ret;
+		blk->num_queues = i + 1;
+		ret = fe_vq_setup(&blk->vqs[i], &blk->vu, 0, enable);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Bring the device up on a connected blk->vu. With @resume, guest memory,
+ * rings and the in-flight region are kept from the previous back-end, as
+ * QEMU does after a reconnect; the features must not change.
+ */
+static int fe_blk_start(struct fe_blk *blk, bool resume)
+{
+	const struct fe_blk_opts *opts = &blk->opts;
 	unsigned int nq = opts->num_queues ? opts->num_queues : 1;
 	unsigned int qsize = opts->queue_size ? opts->queue_size : 128;
-	uint64_t proto, qnum;
+	uint64_t proto, qnum, acked;
 	int ret;
 
 	if (nq > FE_BLK_MAX_QUEUES)
 		return -EINVAL;
-	ret = fe_vu_negotiate(&blk->vu, FE_BLK_FEATURES, FE_BLK_PROTOCOL_FEATURES,
-			      &blk->features);
+	ret = fe_vu_negotiate(&blk->vu, FE_BLK_FEATURES, FE_BLK_PROTOCOL_FEATURES, &acked);
 	if (ret)
 		return ret;
+	if (resume && acked != blk->features)
+		return -EPROTO;
+	blk->features = acked;
 	proto = blk->vu.protocol_features;
 
 	if (proto & (1ull << VHOST_USER_PROTOCOL_F_MQ)) {
@@ -108,23 +143,19 @@ static int fe_blk_start(struct fe_blk *blk, const struct fe_blk_opts *opts)
 	if (opts->inflight) {
 		if (!(proto & (1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD)))
 			return -EOPNOTSUPP;
-		ret = fe_blk_init_inflight(blk, nq, qsize);
+		if (resume)
+			ret = fe_vu_set_inflight_fd(&blk->vu, &blk->inflight, blk->inflight_fd);
+		else
+			ret = fe_blk_init_inflight(blk, nq, qsize);
 		if (ret)
 			return ret;
 	}
 	ret = fe_vu_set_mem_table(&blk->vu, &blk->mem);
 	if (ret)
 		return ret;
-
-	for (unsigned int i = 0; i < nq; i++) {
-		ret = fe_vq_init(&blk->vqs[i], &blk->mem, i, qsize);
-		if (ret)
-			return ret;
-		blk->num_queues = i + 1;
-		ret = fe_vq_setup(&blk->vqs[i], &blk->vu, 0, !opts->no_enable);
-		if (ret)
-			return ret;
-	}
+	ret = fe_blk_start_queues(blk, nq, qsize, resume);
+	if (ret)
+		return ret;
 	if (proto & (1ull << VHOST_USER_PROTOCOL_F_STATUS)) {
 		ret = fe_vu_set_status(&blk->vu, VIRTIO_CONFIG_S_ACKNOWLEDGE |
 					       VIRTIO_CONFIG_S_DRIVER |
@@ -136,26 +167,30 @@ static int fe_blk_start(struct fe_blk *blk, const struct fe_blk_opts *opts)
 	return 0;
 }
 
+static int fe_blk_connect(struct fe_blk *blk, const char *path)
+{
+	return fe_vu_connect(&blk->vu, path,
+			     blk->opts.connect_wait_ms ? blk->opts.connect_wait_ms : 5000);
+}
+
 int fe_blk_open(struct fe_blk *blk, const char *path, const struct fe_blk_opts *opts)
 {
-	static const struct fe_blk_opts defaults;
 	int ret;
 
 	memset(blk, 0, sizeof(*blk));
 	blk->vu.sock = -1;
 	blk->inflight_fd = -1;
-	if (!opts)
-		opts = &defaults;
+	if (opts)
+		blk->opts = *opts;
 
-	ret = fe_mem_init(&blk->mem, opts->mem_size ? opts->mem_size : 16 << 20,
+	ret = fe_mem_init(&blk->mem, blk->opts.mem_size ? blk->opts.mem_size : 16 << 20,
 			  FE_MEM_GPA_BASE);
 	if (ret)
 		return ret;
-	ret = fe_vu_connect(&blk->vu, path,
-			    opts->connect_wait_ms ? opts->connect_wait_ms : 5000);
+	ret = fe_blk_connect(blk, path);
 	if (ret)
 		goto err_fini_mem;
-	ret = fe_blk_start(blk, opts);
+	ret = fe_blk_start(blk, false);
 	if (ret)
 		goto err_disconnect;
 	return 0;
@@ -167,6 +202,30 @@ err_disconnect:
 err_fini_mem:
 	fe_mem_fini(&blk->mem);
 	return ret;
+}
+
+int fe_blk_reconnect(struct fe_blk *blk, const char *path)
+{
+	int ret;
+
+	fe_vu_disconnect(&blk->vu);
+	ret = fe_blk_connect(blk, path);
+	if (ret)
+		return ret;
+	ret = fe_blk_start(blk, true);
+	if (ret)
+		fe_vu_disconnect(&blk->vu);
+	return ret;
+}
+
+struct vb_inflight_queue *fe_blk_inflight_queue(struct fe_blk *blk, unsigned int q)
+{
+	uint64_t per_queue;
+
+	if (!blk->inflight_va || q >= blk->inflight.num_queues)
+		return NULL;
+	per_queue = blk->inflight.mmap_size / blk->inflight.num_queues;
+	return (struct vb_inflight_queue *)((uint8_t *)blk->inflight_va + q * per_queue);
 }
 
 void fe_blk_close(struct fe_blk *blk)

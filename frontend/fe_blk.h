@@ -16,6 +16,7 @@
 #include "fe_mem.h"
 #include "fe_vq.h"
 #include "fe_vu.h"
+#include "inflight.h"
 
 #define FE_BLK_MAX_QUEUES 16
 #define FE_BLK_SECTOR 512u
@@ -43,6 +44,7 @@ struct fe_blk_req {
 };
 
 struct fe_blk {
+	struct fe_blk_opts opts;	/* as opened, for fe_blk_reconnect() */
 	struct fe_vu vu;
 	struct fe_mem mem;
 	unsigned int num_queues;
@@ -60,6 +62,25 @@ struct fe_blk {
  */
 int fe_blk_open(struct fe_blk *blk, const char *path, const struct fe_blk_opts *opts);
 void fe_blk_close(struct fe_blk *blk);
+
+/**
+ * fe_blk_reconnect() - attach to a new back-end, as QEMU does after a reconnect
+ *
+ * Keeps guest memory, rings, requests and the in-flight region; connects to
+ * @path, renegotiates (the features must not change), then SET_INFLIGHT_FD
+ * with the kept region, SET_MEM_TABLE, and each ring again with
+ * SET_VRING_BASE = its used->idx. Requests still on the rings complete
+ * through fe_blk_wait() as usual.
+ * Return: 0 or -errno; on failure the connection is closed, the rest kept
+ * for another try or fe_blk_close().
+ */
+int fe_blk_reconnect(struct fe_blk *blk, const char *path);
+
+/*
+ * The in-flight region of queue @q as mapped by the front-end (each queue
+ * takes mmap_size / num_queues bytes), or NULL without one.
+ */
+struct vb_inflight_queue *fe_blk_inflight_queue(struct fe_blk *blk, unsigned int q);
 
 /* Submit (and kick) one request; *@req is owned by the caller until freed. */
 int fe_blk_submit_read(struct fe_blk *blk, unsigned int q, uint64_t sector, size_t len,

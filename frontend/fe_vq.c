@@ -89,14 +89,10 @@ void fe_vq_fini(struct fe_vq *vq)
 	vq->ring = NULL;
 }
 
-int fe_vq_setup(struct fe_vq *vq, struct fe_vu *vu, uint16_t base, bool enable)
+/* The ring messages of a setup, in QEMU's order, with SET_VRING_BASE(@base). */
+static int fe_vq_send_setup(struct fe_vq *vq, struct fe_vu *vu, uint16_t base, bool enable)
 {
 	int ret;
-
-	vq->avail_idx = base;
-	vq->last_used = base;
-	vq->avail->idx = htole16(base);
-	vq->used->idx = htole16(base);
 
 	ret = fe_vu_set_vring_num(vu, vq->index, vq->num);
 	if (ret)
@@ -120,6 +116,22 @@ int fe_vq_setup(struct fe_vq *vq, struct fe_vu *vu, uint16_t base, bool enable)
 	if (!enable)
 		return 0;
 	return fe_vu_set_vring_enable(vu, vq->index, true);
+}
+
+int fe_vq_setup(struct fe_vq *vq, struct fe_vu *vu, uint16_t base, bool enable)
+{
+	vq->avail_idx = base;
+	vq->last_used = base;
+	vq->avail->idx = htole16(base);
+	vq->used->idx = htole16(base);
+	return fe_vq_send_setup(vq, vu, base, enable);
+}
+
+int fe_vq_resume(struct fe_vq *vq, struct fe_vu *vu, bool enable)
+{
+	uint16_t used_idx = le16toh(__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE));
+
+	return fe_vq_send_setup(vq, vu, used_idx, enable);
 }
 
 int fe_vq_take(struct fe_vq *vq, unsigned int n, uint16_t *idx)

@@ -54,6 +54,15 @@ void fe_vq_fini(struct fe_vq *vq);
  */
 int fe_vq_setup(struct fe_vq *vq, struct fe_vu *vu, uint16_t base, bool enable);
 
+/*
+ * fe_vq_resume() - hand the ring as it is to a new back-end
+ *
+ * The same messages as fe_vq_setup(), but the driver keeps its indices,
+ * descriptors and requests. SET_VRING_BASE is used->idx, as QEMU sends it
+ * when GET_VRING_BASE on a dead back-end failed.
+ */
+int fe_vq_resume(struct fe_vq *vq, struct fe_vu *vu, bool enable);
+
 /**
  * fe_vq_add() - put one chain of @n buffers on the avail ring (no kick)
  *

@@ -115,11 +115,15 @@ int vu_reset_owner(struct vu_dev *d, struct vu_msg *m)
 
 int vu_reset_device(struct vu_dev *d, struct vu_msg *m)
 {
+	/* The in-flight region belongs to the connection, not to the rings. */
 	for (unsigned int i = 0; i < BLK_MAX_QUEUES; i++) {
-		struct vb_inflight_queue *keep = d->blk->queues[i].inflight_region;
+		struct blk_queue *q = &d->blk->queues[i];
+		struct vb_inflight_queue *region = q->inflight_region;
+		uint16_t capacity = q->inflight_capacity;
 
-		blk_queue_reset(&d->blk->queues[i]);
-		d->blk->queues[i].inflight_region = keep;
+		blk_queue_reset(q);
+		q->inflight_region = region;
+		q->inflight_capacity = capacity;
 	}
 	d->features = 0;
 	d->blk->features = 0;

@@ -25,7 +25,7 @@ static int check_geometry(const struct vu_dev *d, uint16_t num_queues, uint16_t 
 }
 
 /* Hand the queues their slices, starting at first, while none is running. */
-static void attach(struct vu_dev *d, void *base, size_t len, uint8_t *first, uint16_t nq,
+static int attach(struct vu_dev *d, void *base, size_t len, uint8_t *first, uint16_t nq,
 		   uint16_t qs)
 {
 	uint64_t per_queue = vb_inflight_queue_size(qs);
@@ -33,10 +33,12 @@ static void attach(struct vu_dev *d, void *base, size_t len, uint8_t *first, uin
 
 	vu_inflight_release(d);
 	d->inflight = (struct vu_inflight_shm){ base, len, nq, qs };
-	for (uint16_t i = 0; i < nq; i++)
+	for (uint16_t i = 0; i < nq; i++) {
 		d->blk->queues[i].inflight_region =
 			(struct vb_inflight_queue *)(first + i * per_queue);
-	blk_dev_unpause(d->blk, mask);
+		d->blk->queues[i].inflight_capacity = qs;
+	}
+	return blk_dev_unpause(d->blk, mask);
 }
 
 int vu_inflight_create(struct vu_dev *d, struct vu_inflight *req, int *fd_out)
@@ -63,9 +65,13 @@ int vu_inflight_create(struct vu_dev *d, struct vu_inflight *req, int *fd_out)
 		ret = -errno;
 		goto err_close;
 	}
-	attach(d, base, len, base, req->num_queues, req->queue_size);
+	ret = attach(d, base, len, base, req->num_queues, req->queue_size);
 	req->mmap_size = len;
 	req->mmap_offset = 0;
+	if (ret) {
+		close(fd);
+		return ret;
+	}
 	*fd_out = fd;
 	return 0;
 
@@ -97,8 +103,8 @@ int vu_inflight_attach_take_fd(struct vu_dev *d, const struct vu_inflight *req, 
 		vb_err("cannot map the in-flight region: %s", strerror(-ret));
 		goto out_close;
 	}
-	attach(d, base, (size_t)(req->mmap_offset + want), (uint8_t *)base + req->mmap_offset,
-	       req->num_queues, req->queue_size);
+	ret = attach(d, base, (size_t)(req->mmap_offset + want),
+		     (uint8_t *)base + req->mmap_offset, req->num_queues, req->queue_size);
 out_close:
 	close(fd);
 	return ret;
@@ -106,8 +112,10 @@ out_close:
 
 void vu_inflight_release(struct vu_dev *d)
 {
-	for (unsigned int i = 0; i < BLK_MAX_QUEUES; i++)
+	for (unsigned int i = 0; i < BLK_MAX_QUEUES; i++) {
 		d->blk->queues[i].inflight_region = NULL;
+		d->blk->queues[i].inflight_capacity = 0;
+	}
 	if (d->inflight.base)
 		munmap(d->inflight.base, d->inflight.len);
 	memset(&d->inflight, 0, sizeof(d->inflight));

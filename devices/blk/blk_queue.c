@@ -316,6 +316,12 @@ int blk_queue_start(struct blk_queue *q)
 		goto err_free;
 	}
 	q->nresubmit = 0;
+	if (q->vq.inflight && q->num > q->inflight_capacity) {
+		vb_err("vq %u: ring of %u does not fit its in-flight region (made for %u)",
+		       q->index, q->num, q->inflight_capacity);
+		ret = -EINVAL;
+		goto err_free;
+	}
 	if (q->vq.inflight) {
 		/* A fresh region knows nothing: the ring position is SET_VRING_BASE's. */
 		bool recorded = q->vq.inflight->version;

@@ -31,6 +31,7 @@ struct blk_queue {
 	int call_fd;
 	int err_fd;
 	struct vb_inflight_queue *inflight_region;
+	uint16_t inflight_capacity; /* ring size the region was made for */
 
 	/* Ring position: kept across stop/start. */
 	struct vb_vq vq;

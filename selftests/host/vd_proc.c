@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +73,20 @@ static void vd_exec(const struct vd_proc *vd, const char *bin, const char *const
 	_exit(127);
 }
 
+/* Fork and exec the daemon on vd's socket, image and log. */
+static int vd_spawn(struct vd_proc *vd, const char *bin, const char *const *extra)
+{
+	fflush(NULL);
+	vd->pid = fork();
+	if (vd->pid < 0) {
+		vd->pid = -1;
+		return -errno;
+	}
+	if (vd->pid == 0)
+		vd_exec(vd, bin, extra);
+	return 0;
+}
+
 int vd_start(struct vd_proc *vd, uint64_t image_size, const char *const *extra)
 {
 	const char *bin = vd_binary();
@@ -94,15 +109,9 @@ int vd_start(struct vd_proc *vd, uint64_t image_size, const char *const *extra)
 	ret = vd_make_image(vd->image, image_size);
 	if (ret)
 		goto err_cleanup;
-
-	fflush(NULL);
-	vd->pid = fork();
-	if (vd->pid < 0) {
-		ret = -errno;
+	ret = vd_spawn(vd, bin, extra);
+	if (ret)
 		goto err_cleanup;
-	}
-	if (vd->pid == 0)
-		vd_exec(vd, bin, extra);
 	return 0;
 
 err_cleanup:
@@ -147,6 +156,30 @@ int vd_stop(struct vd_proc *vd, int timeout_ms, int *status)
 	return 0;
 }
 
+int vd_kill(struct vd_proc *vd, int *status)
+{
+	*status = 0;
+	if (vd->pid <= 0)
+		return -ESRCH;
+	if (kill(vd->pid, SIGKILL) || waitpid(vd->pid, status, 0) != vd->pid)
+		return -errno;
+	vd->pid = -1;
+	return 0;
+}
+
+int vd_restart(struct vd_proc *vd, const char *const *extra)
+{
+	const char *bin = vd_binary();
+	struct stat st;
+
+	if (vd->pid > 0)
+		return -EBUSY;
+	if (!bin || !vd->dir[0])
+		return -ENOENT;
+	vd->log_start = stat(vd->log, &st) ? 0 : st.st_size;
+	return vd_spawn(vd, bin, extra);
+}
+
 void vd_cleanup(struct vd_proc *vd)
 {
 	int status;
@@ -189,6 +222,22 @@ void vd_dump_log(const struct vd_proc *vd)
 	}
 	fprintf(stderr, "# --- end of vblkd log ---\n");
 	fclose(f);
+}
+
+bool vd_log_contains(const struct vd_proc *vd, const char *needle)
+{
+	char line[512];
+	bool found = false;
+	FILE *f;
+
+	f = fopen(vd->log, "re");
+	if (!f)
+		return false;
+	if (!fseeko(f, vd->log_start, SEEK_SET))
+		while (!found && fgets(line, sizeof(line), f))
+			found = strstr(line, needle);
+	fclose(f);
+	return found;
 }
 
 int vd_count_fds(pid_t pid)

@@ -18,6 +18,7 @@ struct vd_proc {
 	char sock[VD_PATH_MAX];
 	char image[VD_PATH_MAX];
 	char log[VD_PATH_MAX];
+	off_t log_start;		/* where the current process's log begins */
 };
 
 /* The daemon binary from $VBLKD, or NULL when unset or empty. */
@@ -38,6 +39,22 @@ int vd_start(struct vd_proc *vd, uint64_t image_size, const char *const *extra);
  * Return: 0, or -ETIMEDOUT when SIGKILL was needed.
  */
 int vd_stop(struct vd_proc *vd, int timeout_ms, int *status);
+
+/* SIGKILL and reap, as a crash would; 0 or -errno (-ESRCH: not running). */
+int vd_kill(struct vd_proc *vd, int *status);
+
+/**
+ * vd_restart() - start a new vblkd on the same socket, image and log
+ * @extra:	NULL-terminated extra arguments (may be NULL)
+ *
+ * The previous process must have been stopped or killed. Its log stays;
+ * vd_log_contains() then looks only at what the new process writes.
+ * Return: 0, -EBUSY while one still runs, or -errno.
+ */
+int vd_restart(struct vd_proc *vd, const char *const *extra);
+
+/* Has the current process logged a line containing @needle? */
+bool vd_log_contains(const struct vd_proc *vd, const char *needle);
 
 /* Remove the temp dir and its files. */
 void vd_cleanup(struct vd_proc *vd);
