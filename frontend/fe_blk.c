@@ -27,7 +27,8 @@
 	 1ull << VHOST_USER_PROTOCOL_F_CONFIG |                                     \
 	 1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD |                             \
 	 1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE |                               \
-	 1ull << VHOST_USER_PROTOCOL_F_STATUS)
+	 1ull << VHOST_USER_PROTOCOL_F_STATUS |                                     \
+	 1ull << VHOST_USER_PROTOCOL_F_DEVICE_STATE)
 
 /* Header at 0, discard/write-zeroes segment at 32, status byte at 64. */
 #define FE_BLK_SEG_OFF 32
@@ -106,11 +107,11 @@ static int fe_blk_start_queues(struct fe_blk *blk, unsigned int nq, unsigned int
 }
 
 /*
- * Bring the device up on a connected blk->vu. With @resume, guest memory,
- * rings and the in-flight region are kept from the previous back-end, as
- * QEMU does after a reconnect; the features must not change.
+ * Negotiate, read the config, hand over the in-flight region and guest
+ * memory: everything of a bring-up but the rings. With @resume, the
+ * in-flight region is the kept one and the features must not change.
  */
-static int fe_blk_start(struct fe_blk *blk, bool resume)
+static int fe_blk_prepare(struct fe_blk *blk, bool resume)
 {
 	const struct fe_blk_opts *opts = &blk->opts;
 	unsigned int nq = opts->num_queues ? opts->num_queues : 1;
@@ -150,21 +151,37 @@ static int fe_blk_start(struct fe_blk *blk, bool resume)
 		if (ret)
 			return ret;
 	}
-	ret = fe_vu_set_mem_table(&blk->vu, &blk->mem);
+	return fe_vu_set_mem_table(&blk->vu, &blk->mem);
+}
+
+static int fe_blk_driver_ok(struct fe_blk *blk)
+{
+	if (!(blk->vu.protocol_features & (1ull << VHOST_USER_PROTOCOL_F_STATUS)))
+		return 0;
+	return fe_vu_set_status(&blk->vu, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+					  VIRTIO_CONFIG_S_FEATURES_OK |
+					  VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+/*
+ * Bring the device up on a connected blk->vu. With @resume, guest memory,
+ * rings and the in-flight region are kept from the previous back-end, as
+ * QEMU does after a reconnect; the features must not change.
+ */
+static int fe_blk_start(struct fe_blk *blk, bool resume)
+{
+	const struct fe_blk_opts *opts = &blk->opts;
+	unsigned int nq = opts->num_queues ? opts->num_queues : 1;
+	unsigned int qsize = opts->queue_size ? opts->queue_size : 128;
+	int ret;
+
+	ret = fe_blk_prepare(blk, resume);
 	if (ret)
 		return ret;
 	ret = fe_blk_start_queues(blk, nq, qsize, resume);
 	if (ret)
 		return ret;
-	if (proto & (1ull << VHOST_USER_PROTOCOL_F_STATUS)) {
-		ret = fe_vu_set_status(&blk->vu, VIRTIO_CONFIG_S_ACKNOWLEDGE |
-					       VIRTIO_CONFIG_S_DRIVER |
-					       VIRTIO_CONFIG_S_FEATURES_OK |
-					       VIRTIO_CONFIG_S_DRIVER_OK);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return fe_blk_driver_ok(blk);
 }
 
 static int fe_blk_connect(struct fe_blk *blk, const char *path)
@@ -232,8 +249,82 @@ void fe_blk_close(struct fe_blk *blk)
 {
 	fe_vu_disconnect(&blk->vu);
 	fe_blk_fini_inflight(blk);
+	if (blk->shared) {
+		/* Guest memory and rings belong to the peer. */
+		blk->num_queues = 0;
+		memset(&blk->mem, 0, sizeof(blk->mem));
+		blk->mem.fd = -1;
+		return;
+	}
 	fe_blk_fini_queues(blk);
 	fe_mem_fini(&blk->mem);
+}
+
+int fe_blk_open_peer(struct fe_blk *dst, const char *path, const struct fe_blk *src)
+{
+	int ret;
+
+	memset(dst, 0, sizeof(*dst));
+	dst->vu.sock = -1;
+	dst->inflight_fd = -1;
+	dst->opts = src->opts;
+	dst->mem = src->mem;
+	dst->shared = true;
+
+	ret = fe_blk_connect(dst, path);
+	if (ret)
+		goto err_close;
+	ret = fe_blk_prepare(dst, false);
+	if (ret)
+		goto err_close;
+	if (dst->features != src->features) {
+		ret = -EPROTO;
+		goto err_close;
+	}
+	return 0;
+
+err_close:
+	fe_blk_close(dst);
+	return ret;
+}
+
+int fe_blk_suspend(struct fe_blk *blk)
+{
+	unsigned int base;
+	int ret;
+
+	for (unsigned int i = 0; i < blk->num_queues; i++) {
+		ret = fe_vu_get_vring_base(&blk->vu, i, &base);
+		if (ret)
+			return ret;
+		blk->bases[i] = (uint16_t)base;
+	}
+	return 0;
+}
+
+int fe_blk_resume(struct fe_blk *blk)
+{
+	int ret;
+
+	for (unsigned int i = 0; i < blk->num_queues; i++) {
+		ret = fe_vq_restart(&blk->vqs[i], &blk->vu, blk->bases[i],
+				    !blk->opts.no_enable);
+		if (ret)
+			return ret;
+	}
+	return fe_blk_driver_ok(blk);
+}
+
+void fe_blk_adopt(struct fe_blk *dst, struct fe_blk *src)
+{
+	dst->num_queues = src->num_queues;
+	for (unsigned int i = 0; i < src->num_queues; i++) {
+		dst->vqs[i] = src->vqs[i];
+		dst->vqs[i].mem = &dst->mem;
+		dst->bases[i] = src->bases[i];
+	}
+	dst->shared = false;
+	src->shared = true;
 }
 
 struct fe_vq *fe_blk_vq(struct fe_blk *blk, unsigned int q)

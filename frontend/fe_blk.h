@@ -54,6 +54,8 @@ struct fe_blk {
 	struct vu_inflight inflight;	/* with opts->inflight */
 	int inflight_fd;		/* -1 without */
 	void *inflight_va;
+	bool shared;			/* mem and vqs belong to a peer (fe_blk_open_peer) */
+	uint16_t bases[FE_BLK_MAX_QUEUES]; /* from the last fe_blk_suspend() */
 };
 
 /**
@@ -80,6 +82,37 @@ int fe_blk_reconnect(struct fe_blk *blk, const char *path);
  * The in-flight region of queue @q as mapped by the front-end (each queue
  * takes mmap_size / num_queues bytes), or NULL without one.
  */
+/**
+ * fe_blk_open_peer() - attach to a second back-end over @src's guest memory
+ *
+ * Connects to @path and negotiates as @src did (the features must match:
+ * -EPROTO), reads the config, sets up a fresh in-flight region when @src
+ * has one, and sends SET_MEM_TABLE with @src's memory; starts no ring. This
+ * is a migration destination waiting for the back-end state: the rings
+ * come over with fe_blk_adopt(), then fe_blk_resume() starts them.
+ * @dst borrows @src's memory: close @dst before or after @src, both work.
+ * Return: 0 or -errno; on failure @dst is released.
+ */
+int fe_blk_open_peer(struct fe_blk *dst, const char *path, const struct fe_blk *src);
+
+/*
+ * fe_blk_suspend() - GET_VRING_BASE every ring: the back-end completes what
+ * it took and stops; the bases are kept in blk->bases. Return: 0 or -errno.
+ */
+int fe_blk_suspend(struct fe_blk *blk);
+
+/*
+ * fe_blk_resume() - start every ring again from blk->bases, keeping the
+ * driver's indices and requests, then DRIVER_OK. Return: 0 or -errno.
+ */
+int fe_blk_resume(struct fe_blk *blk);
+
+/*
+ * fe_blk_adopt() - move the rings (and their bases) of a suspended @src to
+ * its peer @dst: @dst owns memory and rings from now on, @src only borrows.
+ */
+void fe_blk_adopt(struct fe_blk *dst, struct fe_blk *src);
+
 struct vb_inflight_queue *fe_blk_inflight_queue(struct fe_blk *blk, unsigned int q);
 
 /* Submit (and kick) one request; *@req is owned by the caller until freed. */

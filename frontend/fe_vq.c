@@ -134,6 +134,11 @@ int fe_vq_resume(struct fe_vq *vq, struct fe_vu *vu, bool enable)
 	return fe_vq_send_setup(vq, vu, used_idx, enable);
 }
 
+int fe_vq_restart(struct fe_vq *vq, struct fe_vu *vu, uint16_t base, bool enable)
+{
+	return fe_vq_send_setup(vq, vu, base, enable);
+}
+
 int fe_vq_take(struct fe_vq *vq, unsigned int n, uint16_t *idx)
 {
 	if (n > vq->num_free)

@@ -63,6 +63,15 @@ int fe_vq_setup(struct fe_vq *vq, struct fe_vu *vu, uint16_t base, bool enable);
  */
 int fe_vq_resume(struct fe_vq *vq, struct fe_vu *vu, bool enable);
 
+/*
+ * fe_vq_restart() - hand the ring as it is to a back-end, from @base
+ *
+ * As fe_vq_resume(), but SET_VRING_BASE is @base: the avail index that
+ * GET_VRING_BASE returned when the ring was stopped (a resumed source, or a
+ * migration destination).
+ */
+int fe_vq_restart(struct fe_vq *vq, struct fe_vu *vu, uint16_t base, bool enable);
+
 /**
  * fe_vq_add() - put one chain of @n buffers on the avail ring (no kick)
  *

@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 		(unsigned long long)blk->limits.capacity, args.blk.num_queues,
 		args.blk.queue_size, args.blk.read_only ? ", read-only" : "",
 		args.blk.direct ? ", O_DIRECT" : "");
-	ret = vu_server_listen(&vu, blk, args.vhost_user);
+	ret = vu_server_listen(&vu, blk, args.vhost_user, args.control_socket);
 	if (ret)
 		goto out_close;
 	ret = vu_server_run(&vu, stop_fd);

@@ -21,6 +21,13 @@ static const char usage[] =
 	"  --vhost-user SOCKET        listen on SOCKET (required)\n"
 	"  --image FILE               disk image (required); not locked, so a\n"
 	"                             migration destination can open it too\n"
+	"  --image-id ID              identity of the disk, up to 256 bytes; a\n"
+	"                             device state saved for another identity is\n"
+	"                             refused (default: empty)\n"
+	"  --control-socket PATH      also listen on PATH (0600) for device-state\n"
+	"                             transfers (SET_DEVICE_STATE_FD,\n"
+	"                             CHECK_DEVICE_STATE) while a front-end holds\n"
+	"                             SOCKET; vblkctl talks to it\n"
 	"  --num-queues N             virtqueues, 1-%d (default 1)\n"
 	"  --queue-size N             largest ring size accepted, a power of two,\n"
 	"                             1-1024 (default 128, as QEMU's queue-size)\n"
@@ -62,6 +69,8 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "vhost-user", required_argument, NULL, 's' },
 		{ "image", required_argument, NULL, 'i' },
+		{ "image-id", required_argument, NULL, 'I' },
+		{ "control-socket", required_argument, NULL, 'c' },
 		{ "num-queues", required_argument, NULL, 'q' },
 		{ "queue-size", required_argument, NULL, 'z' },
 		{ "read-only", no_argument, NULL, 'r' },
@@ -91,6 +100,17 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 			break;
 		case 'i':
 			a->blk.image = optarg;
+			break;
+		case 'I':
+			if (strlen(optarg) > BLK_IMAGE_ID_MAX) {
+				fprintf(stderr, "vblkd: --image-id: at most %d bytes\n",
+					BLK_IMAGE_ID_MAX);
+				return -EINVAL;
+			}
+			a->blk.image_id = optarg;
+			break;
+		case 'c':
+			a->control_socket = optarg;
 			break;
 		case 'q':
 			if (parse_uint("num-queues", optarg, 1, BLK_MAX_QUEUES, false, &v))

@@ -6,6 +6,7 @@
 
 struct vblkd_args {
 	const char *vhost_user;
+	const char *control_socket;
 	struct blk_opts blk;
 	int log_level;
 };

@@ -19,7 +19,7 @@
 	 1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD |                                 \
 	 1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE |                                   \
 	 1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS |                            \
-	 1ull << VHOST_USER_PROTOCOL_F_STATUS)
+	 1ull << VHOST_USER_PROTOCOL_F_STATUS | 1ull << VHOST_USER_PROTOCOL_F_DEVICE_STATE)
 
 static uint64_t offered_features(const struct vu_dev *d)
 {
@@ -127,7 +127,7 @@ int vu_reset_device(struct vu_dev *d, struct vu_msg *m)
 	}
 	d->features = 0;
 	d->blk->features = 0;
-	d->status = 0;
+	d->blk->driver_status = 0;
 	atomic_store(&d->blk->status, 0);
 	return 0;
 }
@@ -379,7 +379,7 @@ int vu_set_protocol_features(struct vu_dev *d, struct vu_msg *m)
 		       (unsigned long long)m->payload.u64);
 		return -EINVAL;
 	}
-	d->protocol_features = m->payload.u64;
+	d->cur->protocol_features = m->payload.u64;
 	return 0;
 }
 
@@ -421,8 +421,7 @@ int vu_get_inflight_fd(struct vu_dev *d, struct vu_msg *m)
 
 	if (ret)
 		return ret;
-	m->fds[0] = fd;
-	m->nfds = 1;
+	d->reply_fd = fd;
 	return VU_REPLY;
 }
 
@@ -437,11 +436,32 @@ int vu_set_status(struct vu_dev *d, struct vu_msg *m)
 {
 	if (m->payload.u64 > 0xff)
 		return -EINVAL;
-	d->status = (uint8_t)m->payload.u64;
+	d->blk->driver_status = (uint8_t)m->payload.u64;
 	return 0;
 }
 
 int vu_get_status(struct vu_dev *d, struct vu_msg *m)
 {
-	return reply_u64(m, d->status | atomic_load(&d->blk->status));
+	return reply_u64(m, d->blk->driver_status | atomic_load(&d->blk->status));
+}
+
+/* Reply: bits 0-7 the error, bit 8 "no fd": vblkd never offers its own fd. */
+int vu_set_device_state_fd(struct vu_dev *d, struct vu_msg *m)
+{
+	const struct vu_device_state *s = &m->payload.dev_state;
+	int err;
+
+	if (m->nfds != 1) {
+		vb_err("SET_DEVICE_STATE_FD without its fd");
+		err = STATE_E_IO;
+	} else {
+		err = vu_state_start_take_fd(d, s->transfer_direction, s->migration_phase,
+					     take_fd(m, 0));
+	}
+	return reply_u64(m, (uint64_t)(err & 0xff) | 1ull << 8);
+}
+
+int vu_check_device_state(struct vu_dev *d, struct vu_msg *m)
+{
+	return reply_u64(m, (uint64_t)vu_state_check(d));
 }

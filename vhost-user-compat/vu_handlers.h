@@ -33,7 +33,17 @@
 	X(ADD_MEM_REG, vu_add_mem_reg, 1)                         \
 	X(REM_MEM_REG, vu_rem_mem_reg, 1)                         \
 	X(SET_STATUS, vu_set_status, 0)                           \
-	X(GET_STATUS, vu_get_status, 0)
+	X(GET_STATUS, vu_get_status, 0)                           \
+	X(SET_DEVICE_STATE_FD, vu_set_device_state_fd, 1)         \
+	X(CHECK_DEVICE_STATE, vu_check_device_state, 0)
+
+/* What the control socket serves: the device-state subset. */
+#define VU_CONTROL_LIST(X)                \
+	X(GET_FEATURES)                   \
+	X(GET_PROTOCOL_FEATURES)          \
+	X(SET_PROTOCOL_FEATURES)          \
+	X(SET_DEVICE_STATE_FD)            \
+	X(CHECK_DEVICE_STATE)
 
 #define VU_DECLARE(name, fn, nfds) int fn(struct vu_dev *d, struct vu_msg *m);
 VU_HANDLER_LIST(VU_DECLARE)

@@ -24,10 +24,16 @@ static const struct vu_handler handlers[VHOST_USER_MAX] = {
 #undef VU_ENTRY
 };
 
-static int send_reply(struct vu_dev *d, struct vu_msg *m)
+static const bool control_serves[VHOST_USER_MAX] = {
+#define VU_CONTROL(name) [VHOST_USER_##name] = true,
+	VU_CONTROL_LIST(VU_CONTROL)
+#undef VU_CONTROL
+};
+
+static int send_reply(struct vu_conn *c, struct vu_msg *m)
 {
 	m->hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
-	return vu_msg_send(d->conn_fd, m);
+	return vu_msg_send(c->fd, m);
 }
 
 /*
@@ -35,17 +41,17 @@ static int send_reply(struct vu_dev *d, struct vu_msg *m)
  * asked for one; when it waits for a reply we cannot give, drop the
  * connection rather than leave it waiting.
  */
-static int refuse(struct vu_dev *d, struct vu_msg *m, bool ack, int err)
+static int refuse(struct vu_conn *c, struct vu_msg *m, bool ack, int err)
 {
 	if (!ack || vu_request_has_reply(m->hdr.request))
 		return err;
 	m->hdr.size = sizeof(uint64_t);
 	m->payload.u64 = 1;
 	m->nfds = 0;
-	return send_reply(d, m);
+	return send_reply(c, m);
 }
 
-int vu_dispatch(struct vu_dev *d, struct vu_msg *m)
+int vu_dispatch(struct vu_dev *d, struct vu_conn *c, struct vu_msg *m)
 {
 	uint32_t req = m->hdr.request;
 	bool need_reply = m->hdr.flags & VHOST_USER_NEED_REPLY_MASK;
@@ -55,6 +61,10 @@ int vu_dispatch(struct vu_dev *d, struct vu_msg *m)
 
 	if (!ret && (!h || !h->fn)) {
 		vb_err("front-end sent %s (%u), which vblkd does not implement", name, req);
+		ret = -EOPNOTSUPP;
+	} else if (!ret && c->control && !control_serves[req]) {
+		vb_err("control socket client sent %s (%u), which only the front-end socket serves",
+		       name, req);
 		ret = -EOPNOTSUPP;
 	} else if (ret) {
 		vb_err("front-end sent a malformed %s (%u): payload %u bytes, %u fds", name, req,
@@ -66,41 +76,54 @@ int vu_dispatch(struct vu_dev *d, struct vu_msg *m)
 	}
 	if (ret) {
 		vu_msg_close_fds(m);
-		return refuse(d, m, need_reply, ret);
+		return refuse(c, m, need_reply, ret);
 	}
 
-	vb_dbg("%s", name);
+	vb_dbg("%s%s", c->control ? "control: " : "", name);
+	d->cur = c;
+	d->reply_fd = -1;
 	ret = h->fn(d, m);
-	if (ret != VU_REPLY)
-		vu_msg_close_fds(m);
+	vu_msg_close_fds(m); /* what the handler did not take */
+	if (ret == VU_REPLY && d->reply_fd >= 0) {
+		m->fds[0] = d->reply_fd;
+		m->nfds = 1;
+	}
 	if (ret < 0) {
 		vb_warn("%s failed: %s", name, strerror(-ret));
 		if (vu_request_has_reply(req))
 			return ret;
 	}
 	if (ret == VU_REPLY) {
-		ret = send_reply(d, m);
+		ret = send_reply(c, m);
 		vu_msg_close_fds(m);
+		d->reply_fd = -1;
 		return ret;
 	}
+	if (d->reply_fd >= 0)
+		close(d->reply_fd);
 	if (!need_reply)
 		return 0;
 	m->hdr.size = sizeof(uint64_t);
 	m->payload.u64 = ret ? 1 : 0;
-	return send_reply(d, m);
+	return send_reply(c, m);
 }
 
-void vu_dev_disconnect(struct vu_dev *d)
+static void conn_drop(struct vu_dev *d, struct vu_conn *c)
 {
-	if (d->conn_fd < 0)
+	if (c->fd < 0)
 		return;
-	close(d->conn_fd);
-	d->conn_fd = -1;
+	close(c->fd);
+	c->fd = -1;
+	c->protocol_features = 0;
+	vu_state_abort(d, c);
+	if (c->control) {
+		vb_info("control client disconnected");
+		return;
+	}
+	/* A new front-end sets everything up again; statistics stay. */
 	blk_dev_reset(d->blk);
 	vu_inflight_release(d);
 	d->features = 0;
-	d->protocol_features = 0;
-	d->status = 0;
 	vb_info("front-end disconnected; waiting for the next one");
 }
 
@@ -130,16 +153,14 @@ static int claim_path(const char *path)
 	return unlink(path) ? -errno : 0;
 }
 
-int vu_server_listen(struct vu_dev *d, struct blk_dev *blk, const char *path)
+static int conn_listen(struct vu_conn *c, const char *path, bool control)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	mode_t old_mask;
 	int ret;
 
-	memset(d, 0, sizeof(*d));
-	d->blk = blk;
-	d->path = path;
-	d->listen_fd = d->conn_fd = -1;
+	c->path = path;
+	c->control = control;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		vb_err("socket path %s is too long (max %zu)", path, sizeof(sa.sun_path) - 1);
 		return -ENAMETOOLONG;
@@ -148,79 +169,120 @@ int vu_server_listen(struct vu_dev *d, struct blk_dev *blk, const char *path)
 	ret = claim_path(path);
 	if (ret)
 		return ret;
-	d->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (d->listen_fd < 0)
+	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->listen_fd < 0)
 		return -errno;
-	old_mask = umask(0177); /* the socket is 0600: guest memory goes through it */
-	ret = bind(d->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+	old_mask = umask(0177); /* 0600: guest memory and device state go through it */
+	ret = bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old_mask);
-	if (ret || listen(d->listen_fd, 1)) {
+	if (ret || listen(c->listen_fd, 1)) {
 		ret = -errno;
 		vb_err("cannot listen on %s: %s", path, strerror(-ret));
-		close(d->listen_fd);
-		d->listen_fd = -1;
+		close(c->listen_fd);
+		c->listen_fd = -1;
 		return ret;
 	}
-	vb_info("listening on %s", path);
+	vb_info("listening on %s%s", path, control ? " (control)" : "");
 	return 0;
 }
 
-static void accept_conn(struct vu_dev *d)
+int vu_server_listen(struct vu_dev *d, struct blk_dev *blk, const char *path,
+		     const char *ctl_path)
+{
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	d->blk = blk;
+	d->fe.listen_fd = d->fe.fd = -1;
+	d->ctl.listen_fd = d->ctl.fd = -1;
+	d->xfer.fd = d->xfer.abort_fd = -1;
+	d->last_result = STATE_E_INCOMPLETE;
+	ret = conn_listen(&d->fe, path, false);
+	if (ret || !ctl_path)
+		return ret;
+	ret = conn_listen(&d->ctl, ctl_path, true);
+	if (ret)
+		vu_server_close(d);
+	return ret;
+}
+
+static void conn_accept(struct vu_conn *c)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0) {
 		vb_warn("accept: %s", strerror(errno));
 		return;
 	}
-	d->conn_fd = fd;
+	c->fd = fd;
 	if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
-		vb_info("front-end connected (pid %d uid %u)", cred.pid, cred.uid);
+		vb_info("%s connected (pid %d uid %u)", c->control ? "control client" : "front-end",
+			cred.pid, cred.uid);
+}
+
+static void conn_serve(struct vu_dev *d, struct vu_conn *c)
+{
+	struct vu_msg msg;
+	int ret;
+
+	if (c->fd < 0) {
+		conn_accept(c);
+		return;
+	}
+	ret = vu_msg_recv(c->fd, &msg);
+	if (!ret)
+		ret = vu_dispatch(d, c, &msg);
+	if (ret) {
+		if (ret != -ECONNRESET)
+			vb_err("dropping the %s: %s", c->control ? "control client" : "front-end",
+			       strerror(-ret));
+		conn_drop(d, c);
+	}
+}
+
+static int conn_poll_fd(const struct vu_conn *c)
+{
+	return c->fd >= 0 ? c->fd : c->listen_fd;
 }
 
 int vu_server_run(struct vu_dev *d, int stop_fd)
 {
-	struct vu_msg msg;
-
 	for (;;) {
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[3] = {
 			{ .fd = stop_fd, .events = POLLIN },
-			{ .fd = d->conn_fd >= 0 ? d->conn_fd : d->listen_fd, .events = POLLIN },
+			{ .fd = conn_poll_fd(&d->fe), .events = POLLIN },
+			{ .fd = conn_poll_fd(&d->ctl), .events = POLLIN },
 		};
-		int ret;
 
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
 		if (pfd[0].revents)
 			return 0;
-		if (!pfd[1].revents)
-			continue;
-		if (d->conn_fd < 0) {
-			accept_conn(d);
-			continue;
-		}
-		ret = vu_msg_recv(d->conn_fd, &msg);
-		if (!ret)
-			ret = vu_dispatch(d, &msg);
-		if (ret) {
-			if (ret != -ECONNRESET)
-				vb_err("dropping the front-end: %s", strerror(-ret));
-			vu_dev_disconnect(d);
-		}
+		if (pfd[1].revents)
+			conn_serve(d, &d->fe);
+		if (pfd[2].revents)
+			conn_serve(d, &d->ctl);
 	}
+}
+
+static void conn_close(struct vu_dev *d, struct vu_conn *c)
+{
+	conn_drop(d, c);
+	if (c->listen_fd >= 0) {
+		close(c->listen_fd);
+		unlink(c->path);
+	}
+	c->listen_fd = -1;
 }
 
 void vu_server_close(struct vu_dev *d)
 {
-	vu_dev_disconnect(d);
-	if (d->listen_fd >= 0) {
-		close(d->listen_fd);
-		unlink(d->path);
-	}
-	d->listen_fd = -1;
+	vu_state_abort(d, NULL);
+	conn_close(d, &d->ctl);
+	conn_close(d, &d->fe);
 }

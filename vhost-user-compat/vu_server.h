@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * vhost-user back-end: a listening UNIX socket serving one front-end at a
- * time, the message dispatcher and the per-connection protocol state.
+ * vhost-user back-end: the front-end socket (one front-end at a time), the
+ * control socket (the compatibility endpoint: device-state messages while a
+ * front-end holds the other one), the dispatcher and per-connection state.
  */
 #ifndef VB_VU_SERVER_H
 #define VB_VU_SERVER_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "blk_dev.h"
+#include "state.h"
 #include "vu_msg.h"
 
 struct vu_inflight_shm {
@@ -20,21 +24,47 @@ struct vu_inflight_shm {
 	uint16_t queue_size;
 };
 
-struct vu_dev {
-	struct blk_dev *blk;
+struct vu_conn {
 	const char *path;
 	int listen_fd;
-	int conn_fd;
-	uint64_t features; /* acked, transport bits included */
+	int fd;
+	bool control; /* serves only the device-state subset */
 	uint64_t protocol_features;
-	uint8_t status;
+};
+
+/* One SET_DEVICE_STATE_FD transfer, moved by its own thread. */
+struct vu_transfer {
+	bool active; /* thread started and not yet joined */
+	atomic_bool finished;
+	pthread_t thread;
+	int fd;
+	int abort_fd;
+	uint32_t direction;
+	const struct vu_conn *owner;
+	struct state_writer w; /* save: the serialised device */
+	struct state_reader r; /* load */
+	struct blk_state_load *load;
+	int result; /* enum state_err, once finished */
+};
+
+struct vu_dev {
+	struct blk_dev *blk;
+	struct vu_conn fe;
+	struct vu_conn ctl;
+	struct vu_conn *cur; /* the connection whose message is being handled */
+	int reply_fd; /* an fd a handler sends with its reply; the dispatcher closes it */
+	uint64_t features; /* acked, transport bits included */
 	struct vu_inflight_shm inflight;
+	struct vu_transfer xfer;
+	int last_result; /* what CHECK_DEVICE_STATE reports when no transfer runs */
 };
 
 /* Handlers return this when they filled msg as the reply to send. */
 #define VU_REPLY 1
 
-int vu_server_listen(struct vu_dev *d, struct blk_dev *blk, const char *path);
+/* ctl_path may be NULL (no control socket). */
+int vu_server_listen(struct vu_dev *d, struct blk_dev *blk, const char *path,
+		     const char *ctl_path);
 /* Serve until stop_fd is readable. Return: 0 or -errno. */
 int vu_server_run(struct vu_dev *d, int stop_fd);
 void vu_server_close(struct vu_dev *d);
@@ -43,13 +73,16 @@ void vu_server_close(struct vu_dev *d);
  * vu_dispatch() - handle one received message, sending its reply or ack
  * Return: 0 to go on, or -errno when the connection must be dropped.
  */
-int vu_dispatch(struct vu_dev *d, struct vu_msg *msg);
-
-/* Forget everything the front-end set up (on disconnect). */
-void vu_dev_disconnect(struct vu_dev *d);
+int vu_dispatch(struct vu_dev *d, struct vu_conn *c, struct vu_msg *msg);
 
 int vu_inflight_create(struct vu_dev *d, struct vu_inflight *req, int *fd_out);
 int vu_inflight_attach_take_fd(struct vu_dev *d, const struct vu_inflight *req, int fd);
 void vu_inflight_release(struct vu_dev *d);
+
+/* Device-state transfers (vu_state.c); results are enum state_err. */
+int vu_state_start_take_fd(struct vu_dev *d, uint32_t direction, uint32_t phase, int fd);
+int vu_state_check(struct vu_dev *d);
+/* Abort the running transfer, if owner is NULL or started it. */
+void vu_state_abort(struct vu_dev *d, const struct vu_conn *owner);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -54,6 +55,8 @@ int blk_dev_open(struct blk_dev *dev, const struct blk_opts *opts)
 		vb_warn("image size %llu is not a multiple of the %u-byte block; the tail is unused",
 			(unsigned long long)size, opts->logical_block_size);
 	memcpy(dev->serial, opts->serial, strnlen(opts->serial, BLK_SERIAL_LEN));
+	if (opts->image_id)
+		snprintf(dev->image_id, sizeof(dev->image_id), "%s", opts->image_id);
 	dev->limits = (struct blk_limits){
 		.capacity = size / opts->logical_block_size * (opts->logical_block_size / BLK_SECTOR),
 		.lbs_sectors = opts->logical_block_size / BLK_SECTOR,
@@ -79,8 +82,8 @@ void blk_dev_reset(struct blk_dev *dev)
 	vb_mem_clear(&dev->mem);
 	vb_dirty_log_unmap(&dev->log);
 	dev->features = 0;
+	dev->driver_status = 0;
 	atomic_store(&dev->status, 0);
-	atomic_store(&dev->wce, 1);
 }
 
 void blk_dev_close(struct blk_dev *dev)
@@ -121,6 +124,24 @@ int blk_dev_unpause(struct blk_dev *dev, uint32_t mask)
 			ret = r;
 	}
 	return ret;
+}
+
+void blk_dev_counters(const struct blk_dev *dev, uint64_t out[BLK_CNT_MAX])
+{
+	for (int c = 0; c < BLK_CNT_MAX; c++) {
+		out[c] = dev->counter_base[c];
+		for (unsigned int i = 0; i < dev->opts.num_queues; i++)
+			out[c] += atomic_load_explicit(&dev->queues[i].counters[c],
+						       memory_order_relaxed);
+	}
+}
+
+bool blk_dev_suspended(const struct blk_dev *dev)
+{
+	for (unsigned int i = 0; i < BLK_MAX_QUEUES; i++)
+		if (dev->queues[i].started)
+			return false;
+	return true;
 }
 
 void blk_dev_needs_reset(struct blk_dev *dev)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "blk_queue.h"
+#include "blk_state.h"
 #include "dirty_log.h"
 #include "mem.h"
 
@@ -19,6 +20,7 @@
 
 struct blk_opts {
 	const char *image;
+	const char *image_id; /* operator-set identity checked by state loads */
 	unsigned int num_queues;
 	unsigned int queue_size;
 	bool read_only;
@@ -34,9 +36,12 @@ struct blk_dev {
 	struct blk_limits limits;
 	char serial[BLK_SERIAL_LEN];
 
+	char image_id[BLK_IMAGE_ID_MAX + 1];
 	uint64_t features; /* negotiated */
+	uint8_t driver_status; /* as the driver last set it */
 	atomic_uchar wce;
-	atomic_uchar status;
+	atomic_uchar status; /* device-raised bits: NEEDS_RESET */
+	uint64_t counter_base[BLK_CNT_MAX]; /* from stopped queues and loaded state */
 	struct vb_mem mem;
 	struct vb_dirty_log log;
 	struct blk_queue queues[BLK_MAX_QUEUES];
@@ -62,6 +67,12 @@ int blk_dev_unpause(struct blk_dev *dev, uint32_t mask);
 
 /* Stop all queues, forget memory, log, features and status. */
 void blk_dev_reset(struct blk_dev *dev);
+
+/* Totals of all queues since the device first served, loaded state included. */
+void blk_dev_counters(const struct blk_dev *dev, uint64_t out[BLK_CNT_MAX]);
+
+/* Whether no queue is started: the device writes nothing and can be saved. */
+bool blk_dev_suspended(const struct blk_dev *dev);
 
 /* The device hit a guest error it cannot continue from on some queue. */
 void blk_dev_needs_reset(struct blk_dev *dev);

@@ -43,6 +43,9 @@ void blk_queue_reset(struct blk_queue *q)
 
 	if (q->started)
 		blk_queue_stop(q);
+	/* Statistics outlive the rings. */
+	for (int c = 0; c < BLK_CNT_MAX; c++)
+		dev->counter_base[c] += atomic_load(&q->counters[c]);
 	close_fd(&q->kick_fd);
 	close_fd(&q->call_fd);
 	close_fd(&q->err_fd);
@@ -94,6 +97,49 @@ static void fail_queue(struct blk_queue *q)
 		eventfd_write(q->err_fd, 1);
 }
 
+/* Single writer: a plain load and store, no locked instruction per request. */
+static void count(struct blk_queue *q, enum blk_counter c, uint64_t n)
+{
+	atomic_store_explicit(&q->counters[c],
+			      atomic_load_explicit(&q->counters[c], memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static int counter_of_type(uint32_t type)
+{
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+		return BLK_CNT_READ;
+	case VIRTIO_BLK_T_OUT:
+		return BLK_CNT_WRITE;
+	case VIRTIO_BLK_T_FLUSH:
+		return BLK_CNT_FLUSH;
+	case VIRTIO_BLK_T_GET_ID:
+		return BLK_CNT_GET_ID;
+	case VIRTIO_BLK_T_DISCARD:
+		return BLK_CNT_DISCARD;
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		return BLK_CNT_WRITE_ZEROES;
+	default:
+		return BLK_CNT_UNSUPP;
+	}
+}
+
+static void count_request(struct blk_queue *q, const struct blk_req *r, uint8_t status)
+{
+	int c = status == VIRTIO_BLK_S_UNSUPP ? BLK_CNT_UNSUPP : counter_of_type(r->type);
+
+	count(q, c, 1);
+	if (c == BLK_CNT_UNSUPP)
+		return;
+	if (status != VIRTIO_BLK_S_OK)
+		count(q, BLK_CNT_ERRORS, 1);
+	else if (r->op == BLK_OP_READ)
+		count(q, BLK_CNT_READ_BYTES, r->len);
+	else if (r->op == BLK_OP_WRITE)
+		count(q, BLK_CNT_WRITE_BYTES, r->len);
+}
+
 static void complete(struct blk_queue *q, struct blk_req *r, uint8_t status)
 {
 	*r->status = status;
@@ -103,8 +149,7 @@ static void complete(struct blk_queue *q, struct blk_req *r, uint8_t status)
 			for (unsigned int i = 0; i < r->ndata; i++)
 				vb_vq_log_write(&q->vq, r->data_gpa[i], r->data[i].iov_len);
 	}
-	if (status != VIRTIO_BLK_S_OK)
-		atomic_fetch_add(&q->nr_errors, 1);
+	count_request(q, r, status);
 	r->busy = false;
 	vb_vq_push(&q->vq, r->chain.head, status == VIRTIO_BLK_S_OK ? r->written : 1);
 }
@@ -182,7 +227,6 @@ static void start_request(struct blk_queue *q, uint16_t head)
 		return;
 	}
 	r->busy = true;
-	atomic_fetch_add(&q->nr_requests, 1);
 	if (ret != VIRTIO_BLK_S_OK || r->op == BLK_OP_NONE) {
 		complete(q, r, (uint8_t)ret);
 		return;
@@ -284,6 +328,58 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/*
+ * Requests to submit before anything new from the ring: heads the in-flight
+ * region says a dead back-end had taken but not completed, then heads a
+ * loaded state carried over from another back-end.
+ */
+static int collect_resubmits(struct blk_queue *q)
+{
+	struct vb_inflight_queue *inf = q->vq.inflight;
+	bool recorded;
+	int ret;
+
+	q->nresubmit = 0;
+	if (inf && q->num > q->inflight_capacity) {
+		vb_err("vq %u: ring of %u does not fit its in-flight region (made for %u)",
+		       q->index, q->num, q->inflight_capacity);
+		return -EINVAL;
+	}
+	if (inf) {
+		/* A fresh region knows nothing: the ring position is SET_VRING_BASE's. */
+		recorded = inf->version;
+		ret = vb_inflight_recover(inf, q->num, q->vq.used_idx, q->resubmit,
+					  &q->vq.inflight_counter);
+		if (ret < 0) {
+			vb_err("vq %u: in-flight region does not match a ring of %u", q->index,
+			       q->num);
+			return ret;
+		}
+		q->nresubmit = ret;
+		/* Every head taken from the ring is either used or still in flight. */
+		if (recorded)
+			q->vq.last_avail_idx = (uint16_t)(q->vq.used_idx + ret);
+	}
+	for (unsigned int i = 0; i < q->ncarried; i++) {
+		uint16_t head = q->carried[i];
+
+		if (head >= q->num) {
+			vb_err("vq %u: carried head %u does not fit a ring of %u", q->index, head,
+			       q->num);
+			return -EINVAL;
+		}
+		/* Already recovered from the region: one submission only. */
+		if (inf && inf->desc[head].inflight)
+			continue;
+		if (q->nresubmit == q->num)
+			return -EINVAL;
+		q->resubmit[q->nresubmit++] = head;
+		vb_vq_track(&q->vq, head);
+	}
+	q->ncarried = 0;
+	return 0;
+}
+
 int blk_queue_start(struct blk_queue *q)
 {
 	struct blk_dev *dev = q->dev;
@@ -315,29 +411,9 @@ int blk_queue_start(struct blk_queue *q)
 		ret = -ENOMEM;
 		goto err_free;
 	}
-	q->nresubmit = 0;
-	if (q->vq.inflight && q->num > q->inflight_capacity) {
-		vb_err("vq %u: ring of %u does not fit its in-flight region (made for %u)",
-		       q->index, q->num, q->inflight_capacity);
-		ret = -EINVAL;
+	ret = collect_resubmits(q);
+	if (ret)
 		goto err_free;
-	}
-	if (q->vq.inflight) {
-		/* A fresh region knows nothing: the ring position is SET_VRING_BASE's. */
-		bool recorded = q->vq.inflight->version;
-
-		ret = vb_inflight_recover(q->vq.inflight, q->num, q->vq.used_idx, q->resubmit,
-					  &q->vq.inflight_counter);
-		if (ret < 0) {
-			vb_err("vq %u: in-flight region does not match a ring of %u", q->index,
-			       q->num);
-			goto err_free;
-		}
-		q->nresubmit = ret;
-		/* Every head taken from the ring is either used or still in flight. */
-		if (recorded)
-			q->vq.last_avail_idx = (uint16_t)(q->vq.used_idx + ret);
-	}
 
 	q->delay.tv_sec = dev->opts.io_delay_ms / 1000;
 	q->delay.tv_nsec = (long long)(dev->opts.io_delay_ms % 1000) * 1000000;

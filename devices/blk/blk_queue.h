@@ -19,6 +19,21 @@
 
 struct blk_dev;
 
+/* Statistics, in the order of the state's COUNTERS section. */
+enum blk_counter {
+	BLK_CNT_READ,
+	BLK_CNT_WRITE,
+	BLK_CNT_FLUSH,
+	BLK_CNT_DISCARD,
+	BLK_CNT_WRITE_ZEROES,
+	BLK_CNT_GET_ID,
+	BLK_CNT_UNSUPP,
+	BLK_CNT_READ_BYTES,
+	BLK_CNT_WRITE_BYTES,
+	BLK_CNT_ERRORS,
+	BLK_CNT_MAX
+};
+
 struct blk_queue {
 	struct blk_dev *dev;
 	unsigned int index;
@@ -35,6 +50,9 @@ struct blk_queue {
 
 	/* Ring position: kept across stop/start. */
 	struct vb_vq vq;
+	/* Heads a loaded state says are in flight: submitted first at start. */
+	uint16_t carried[VB_VQ_MAX_SIZE];
+	uint16_t ncarried;
 
 	bool started;
 	atomic_bool enabled;
@@ -54,9 +72,8 @@ struct blk_queue {
 	uint16_t *resubmit;
 	int nresubmit;
 
-	/* Counters, read by anyone. */
-	atomic_uint_fast64_t nr_requests;
-	atomic_uint_fast64_t nr_errors;
+	/* Written by the worker only; read by anyone (relaxed). */
+	_Atomic uint64_t counters[BLK_CNT_MAX];
 };
 
 void blk_queue_init(struct blk_queue *q, struct blk_dev *dev, unsigned int index);
