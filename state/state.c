@@ -142,8 +142,8 @@ void state_write_header(struct state_writer *w, uint32_t device_type, uint32_t p
  * @payload: @len bytes, already encoded little-endian
  * @len: at most STATE_SECTION_MAX
  */
-void state_write_section(struct state_writer *w, uint16_t type, uint16_t flags,
-			 const void *payload, uint32_t len)
+void state_write_section(struct state_writer *w, uint16_t type, uint16_t flags, const void *payload,
+			 uint32_t len)
 {
 	uint8_t hdr[STATE_SECTION_HDR_SIZE];
 
@@ -250,9 +250,9 @@ static int reader_deliver(struct state_reader *r)
 	/* An optional section with flags this reader does not know: skip it. */
 	if (r->sec_flags & ~STATE_SECTION_KNOWN_FLAGS)
 		return STATE_OK;
-	ret = r->on_section ? r->on_section(r->opaque, r->sec_type, r->sec_flags, r->payload,
-					    r->sec_len)
-			    : -ENOENT;
+	if (!r->on_section)
+		return r->sec_flags & STATE_SECTION_OPTIONAL ? STATE_OK : STATE_E_SECTION;
+	ret = r->on_section(r->opaque, r->sec_type, r->sec_flags, r->payload, r->sec_len);
 	if (!ret)
 		return STATE_OK;
 	if (ret == -ENOENT)
@@ -295,7 +295,8 @@ static void reader_section_begin(struct state_reader *r)
 		reader_fail(r, STATE_E_LENGTH);
 		return;
 	}
-	if ((r->sec_flags & ~STATE_SECTION_KNOWN_FLAGS) && !(r->sec_flags & STATE_SECTION_OPTIONAL)) {
+	if ((r->sec_flags & ~STATE_SECTION_KNOWN_FLAGS) &&
+	    !(r->sec_flags & STATE_SECTION_OPTIONAL)) {
 		reader_fail(r, STATE_E_SECTION);
 		return;
 	}
