@@ -131,16 +131,19 @@ make_image() {
 	truncate -s "$2M" "$1"
 }
 
-# start_backend NAME SOCK IMAGE LOG NUM_QUEUES: start the back-end, wait for
-# its socket.  Its pid is ${BE_PID[NAME]}.
+# start_backend NAME SOCK IMAGE LOG NUM_QUEUES [VBLKD_ARG...]: start the
+# back-end, wait for its socket.  Its pid is ${BE_PID[NAME]}.  Arguments after
+# NUM_QUEUES are passed to this vblkd only (after ${VBLKD_ARGS}); qsd ignores
+# them.
 start_backend() {
 	local name=$1 sock=$2 img=$3 log=$4 nq=$5 end
+	shift 5
 	rm -f "$sock"
 	case "$BACKEND" in
 	vblkd)
 		# shellcheck disable=SC2086
 		"$VBLKD" --vhost-user "$sock" --image "$img" --num-queues "$nq" \
-			${VBLKD_ARGS:-} >>"$log" 2>&1 &
+			${VBLKD_ARGS:-} "$@" >>"$log" 2>&1 &
 		;;
 	qsd)
 		# locking=off: the migration test opens the image from two back-ends.

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vblkctl: shared pieces of the command-line tool (vblkctl.c, vblkctl_report.c). */
+#ifndef VB_VBLKCTL_H
+#define VB_VBLKCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fe_state.h"
+
+#define CTL_EXIT_OK 0
+#define CTL_EXIT_FAIL 1
+#define CTL_EXIT_USAGE 2
+
+/* What one command did, for the report. */
+struct ctl_result {
+	const char *command;		/* "state save", "state load", "migrate" */
+	const char *from;		/* the socket saved from, or NULL */
+	const char *to;			/* the socket loaded into, or NULL */
+	int err;			/* 0 or -errno of the failed step */
+	const char *stage;		/* the failed step: "connect", "save", "load", ... */
+	const char *where;		/* the socket or file it failed on */
+	bool saved, loaded;		/* which of save/load ran (res below valid) */
+	struct fe_state_res save;
+	struct fe_state_res load;
+	uint64_t bytes;			/* state size */
+	uint64_t total_us;
+};
+
+/*
+ * Print @r to @out: one JSON object with @json, else a sentence. A failure
+ * is also explained on stderr, with the back-end's state_err text.
+ */
+void ctl_report(FILE *out, bool json, const struct ctl_result *r);
+
+#endif
