@@ -17,8 +17,8 @@
 #include "vblkctl.h"
 
 static const char usage[] =
-	"Usage: vblkctl [OPTIONS] state save --socket SOCKET [-o FILE|-] [--framed]\n"
-	"       vblkctl [OPTIONS] state load --socket SOCKET [-i FILE|-] [--framed]\n"
+	"Usage: vblkctl [OPTIONS] state save --socket SOCKET [-o FILE|-] [--raw]\n"
+	"       vblkctl [OPTIONS] state load --socket SOCKET [-i FILE|-] [--raw]\n"
 	"       vblkctl [OPTIONS] migrate --from SOCKET1 --to SOCKET2\n"
 	"\n"
 	"Move the device state of vblkd daemons (VHOST_USER_SET_DEVICE_STATE_FD and\n"
@@ -43,9 +43,10 @@ static const char usage[] =
 	"  -i, --input FILE       what state load reads (- for standard input)\n"
 	"      --from SOCKET1     migrate: the source daemon\n"
 	"      --to SOCKET2       migrate: the destination daemon\n"
-	"      --framed           the file holds QEMU's migration-stream framing of the\n"
-	"                         state (be32 length-prefixed chunks of at most 1 MiB,\n"
-	"                         ended by a zero-length chunk) instead of bare state\n"
+	"      --framed           the file holds the state as QEMU's migration stream\n"
+	"                         frames it (the default): be32 length-prefixed chunks\n"
+	"                         of at most 1 MiB, ended by a zero-length chunk\n"
+	"      --raw              the file holds the bare state (docs/state-format.md)\n"
 	"      --json             print the report as one JSON object on standard output\n"
 	"                         (standard error when the state goes there): ok,\n"
 	"                         command, state_bytes, save_us, load_us, transfer_us\n"
@@ -66,6 +67,7 @@ struct ctl_opts {
 	const char *socket, *from, *to;
 	const char *output, *input;
 	bool framed;
+	bool framing_given;
 	bool json;
 	int timeout_ms;
 };
@@ -115,8 +117,8 @@ static int ctl_check_opts(const struct ctl_opts *o)
 		return ctl_usage_error("--output belongs to state save", NULL);
 	if (o->input && o->cmd != CTL_LOAD)
 		return ctl_usage_error("--input belongs to state load", NULL);
-	if (o->framed && o->cmd == CTL_MIGRATE)
-		return ctl_usage_error("--framed belongs to state save/load", NULL);
+	if (o->framing_given && o->cmd == CTL_MIGRATE)
+		return ctl_usage_error("--framed and --raw belong to state save/load", NULL);
 	if (o->cmd == CTL_SAVE && !strcmp(o->output, "-") && isatty(STDOUT_FILENO))
 		return ctl_usage_error("refusing to write binary state to a terminal; use -o FILE",
 				       NULL);
@@ -133,6 +135,7 @@ static int ctl_parse(struct ctl_opts *o, int argc, char **argv)
 		{ "from", required_argument, NULL, 'F' },
 		{ "to", required_argument, NULL, 'T' },
 		{ "framed", no_argument, NULL, 'f' },
+		{ "raw", no_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
@@ -145,6 +148,7 @@ static int ctl_parse(struct ctl_opts *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->timeout_ms = FE_VU_TIMEOUT_MS;
+	o->framed = true; /* files carry what QEMU's migration stream would */
 	while ((c = getopt_long(argc, argv, "s:o:i:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -163,7 +167,9 @@ static int ctl_parse(struct ctl_opts *o, int argc, char **argv)
 			o->to = optarg;
 			break;
 		case 'f':
-			o->framed = true;
+		case 'r':
+			o->framed = c == 'f';
+			o->framing_given = true;
 			break;
 		case 'j':
 			o->json = true;

@@ -152,11 +152,11 @@ else
 fi
 
 # 4. Both devices are still suspended: their states must be equal.
-# --framed: the files hold the state as QEMU's migration stream frames it.
+# The files hold the state as QEMU's migration stream frames it (the default).
 rc_s=0; rc_d=0
-"$VBLKCTL" state save --socket "$T/src-ctl.sock" -o "$T/src.state" --framed --json \
+"$VBLKCTL" state save --socket "$T/src-ctl.sock" -o "$T/src.state" --json \
 	>"$T/ctl-save-src.out" 2>&1 || rc_s=$?
-"$VBLKCTL" state save --socket "$T/dst-ctl.sock" -o "$T/dst.state" --framed --json \
+"$VBLKCTL" state save --socket "$T/dst-ctl.sock" -o "$T/dst.state" --json \
 	>"$T/ctl-save-dst.out" 2>&1 || rc_d=$?
 ms2=$(ms_now)
 comment_lines "vblkctl state save (src)" "$T/ctl-save-src.out"

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Helpers of the state-transfer host test: daemons with a control socket,
+ * one-shot save/load over a new connection, block I/O with patterns.
+ * Include after kselftest_harness.h and host_test.h.
+ */
+#ifndef VB_STATE_UTIL_H
+#define VB_STATE_UTIL_H
+
+#include "fe_state.h"
+#include "host_test.h"
+
+#define NQ 2
+#define IMAGE_ID "disk-A"
+#define OTHER_ID "disk-B"
+
+struct daemon {
+	struct vd_proc vd;
+	char ctl[VD_PATH_MAX];
+};
+
+/* Control sockets live in one temp dir per test: their paths come before vd_start(). */
+static inline int make_ctl_dir(char *dir, size_t len)
+{
+	snprintf(dir, len, "/tmp/vblkd-state-XXXXXX");
+	return mkdtemp(dir) ? 0 : -errno;
+}
+
+/*
+ * vblkd with NQ queues, --control-socket DIR/NAME.ctl and --image-id @id;
+ * on @image (another daemon's) when given, else its own image of @size.
+ */
+static inline int daemon_start(struct daemon *d, const char *dir, const char *name,
+			       uint64_t size, const char *id, const char *image)
+{
+	const char *extra[] = {
+		"--num-queues", "2", "--control-socket", d->ctl, "--image-id", id,
+		image ? "--image" : NULL, image, NULL,
+	};
+
+	snprintf(d->ctl, sizeof(d->ctl), "%s/%s.ctl", dir, name);
+	/* A second --image overrides the one vd_start() gives: both on one disk. */
+	return vd_start(&d->vd, size, extra);
+}
+
+static inline void daemon_down(struct __test_metadata *_metadata, struct daemon *d)
+{
+	if (d->vd.dir[0])
+		host_down(_metadata, &d->vd, NULL);
+	if (d->ctl[0])
+		unlink(d->ctl);
+}
+
+/*
+ * The daemon notices a closed connection asynchronously: wait up to 2 s for
+ * its fd count to come down to @settle_to, or with -1 to stay put for 50 ms.
+ */
+static inline int count_fds(pid_t pid, int settle_to)
+{
+	int n = vd_count_fds(pid), last = -1, same = 0;
+
+	for (int i = 0; i < 200 && n > 0; i++) {
+		if (settle_to >= 0 ? n <= settle_to : same >= 5)
+			break;
+		same = n == last ? same + 1 : 0;
+		last = n;
+		usleep(10 * 1000);
+		n = vd_count_fds(pid);
+	}
+	return n;
+}
+
+/*
+ * One transfer over a new connection to @sock. Return: 0, the back-end's
+ * refusal (SET_DEVICE_STATE_FD error bits, else the CHECK code; > 0), or
+ * -errno for a transport failure.
+ */
+static inline int load_into(const char *sock, const void *buf, size_t len)
+{
+	struct fe_state_res res;
+	struct fe_vu vu;
+	int ret;
+
+	ret = fe_vu_connect(&vu, sock, 5000);
+	if (ret)
+		return ret;
+	ret = fe_state_load_buf(&vu, buf, len, &res);
+	fe_vu_disconnect(&vu);
+	if (ret == -EREMOTEIO)
+		return res.set_err ? (int)res.set_err : (int)res.check;
+	return ret;
+}
+
+static inline int save_from(const char *sock, uint8_t **buf, size_t *len)
+{
+	struct fe_state_res res;
+	struct fe_vu vu;
+	int ret;
+
+	ret = fe_vu_connect(&vu, sock, 5000);
+	if (ret)
+		return ret;
+	ret = fe_state_save_buf(&vu, buf, len, &res);
+	fe_vu_disconnect(&vu);
+	if (ret == -EREMOTEIO)
+		return res.set_err ? (int)res.set_err : (int)res.check;
+	return ret;
+}
+
+/* A front-end attaches to @d, writes and reads back one block, and leaves. */
+static inline int attach_and_do_io(struct __test_metadata *_metadata, struct daemon *d,
+				   uint32_t seed)
+{
+	struct fe_blk_opts opts = { .num_queues = NQ, .mem_size = 1 << 20 };
+	uint8_t want[4096], got[4096];
+	struct fe_blk blk;
+	int ret;
+
+	ret = fe_blk_open(&blk, d->vd.sock, &opts);
+	EXPECT_EQ(0, ret) TH_LOG("attach after case %u: %s", seed, strerror(-ret));
+	if (ret)
+		return ret;
+	host_pattern(want, sizeof(want), seed);
+	EXPECT_EQ(VIRTIO_BLK_S_OK, fe_blk_write(&blk, seed % NQ, (seed % 64) * 8, want, 4096));
+	EXPECT_EQ(VIRTIO_BLK_S_OK, fe_blk_read(&blk, 1 - seed % NQ, (seed % 64) * 8, got, 4096));
+	EXPECT_EQ(0, memcmp(want, got, sizeof(got)));
+	fe_blk_close(&blk);
+	return 0;
+}
+
+/* Write @n blocks of pattern seed+i at sector 8*(base+i), queue by queue. */
+static inline void write_blocks(struct __test_metadata *_metadata, struct fe_blk *blk,
+				unsigned int base, unsigned int n, uint32_t seed)
+{
+	uint8_t buf[4096];
+
+	for (unsigned int i = 0; i < n; i++) {
+		host_pattern(buf, sizeof(buf), seed + i);
+		ASSERT_EQ(VIRTIO_BLK_S_OK,
+			  fe_blk_write(blk, i % NQ, (uint64_t)(base + i) * 8, buf, sizeof(buf)));
+	}
+}
+
+static inline void expect_blocks(struct __test_metadata *_metadata, struct fe_blk *blk,
+				 unsigned int base, unsigned int n, uint32_t seed)
+{
+	uint8_t want[4096], got[4096];
+
+	for (unsigned int i = 0; i < n; i++) {
+		host_pattern(want, sizeof(want), seed + i);
+		ASSERT_EQ(VIRTIO_BLK_S_OK, fe_blk_read(blk, (i + 1) % NQ, (uint64_t)(base + i) * 8,
+						       got, sizeof(got)));
+		EXPECT_EQ(0, memcmp(want, got, sizeof(got))) TH_LOG("block %u", base + i);
+	}
+}
+
+#endif
