@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "dirty_log.h"
+#include "mem.h"
 
 #include <errno.h>
 #include <string.h>
@@ -16,6 +17,9 @@ int vb_dirty_log_map_take_fd(struct vb_dirty_log *log, int fd, uint64_t size, ui
 		ret = -EINVAL;
 		goto out_close;
 	}
+	ret = vb_fd_covers(fd, offset, size);
+	if (ret)
+		goto out_close;
 	base = mmap(NULL, (size_t)(offset + size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
 		ret = -errno;

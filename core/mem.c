@@ -4,7 +4,22 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+int vb_fd_covers(int fd, uint64_t offset, uint64_t size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	/* Block and character devices report no size: trust their mmap. */
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	if (offset + size < offset || (uint64_t)st.st_size < offset + size)
+		return -EINVAL;
+	return 0;
+}
 
 void vb_mem_init(struct vb_mem *mem)
 {
@@ -52,6 +67,9 @@ int vb_mem_add_take_fd(struct vb_mem *mem, uint64_t gpa, uint64_t size, uint64_t
 			goto out_close;
 		}
 	}
+	ret = vb_fd_covers(fd, mmap_offset, size);
+	if (ret)
+		goto out_close;
 	base = mmap(NULL, (size_t)(mmap_offset + size), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		    0);
 	if (base == MAP_FAILED) {

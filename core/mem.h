@@ -28,6 +28,12 @@ struct vb_mem {
 	struct vb_mem_region regions[VB_MEM_MAX_REGIONS];
 };
 
+/*
+ * Whether fd holds at least offset + size bytes: mapping past the end of a
+ * file a front-end handed us would SIGBUS on first touch. Return: 0 or -errno.
+ */
+int vb_fd_covers(int fd, uint64_t offset, uint64_t size);
+
 void vb_mem_init(struct vb_mem *mem);
 void vb_mem_clear(struct vb_mem *mem);
 

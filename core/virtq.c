@@ -78,7 +78,7 @@ static int chain_add(const struct vb_vq *vq, struct vb_chain *c, const struct vr
 			  d->len);
 		return -EBADMSG;
 	}
-	n = vb_mem_gpa_to_iov(vq->mem, d->addr, d->len, c->iov + c->niov, VB_MAX_SEGS - c->niov);
+	n = vb_mem_gpa_to_iov(vq->mem, d->addr, d->len, c->iov + c->niov, VB_MAX_IOV - c->niov);
 	if (n < 0) {
 		vb_err_rl("virtqueue: descriptor 0x%llx+%u %s", (unsigned long long)d->addr,
 			  d->len, n == -E2BIG ? "exceeds the segment limit" : "is outside guest memory");

@@ -18,7 +18,9 @@
 #include "mem.h"
 
 #define VB_VQ_MAX_SIZE 1024
-#define VB_MAX_SEGS 256 /* iovecs per request, headers included */
+#define VB_MAX_SEGS 256 /* descriptors per request, headers included */
+/* A descriptor spanning adjacent regions takes one iovec per region. */
+#define VB_MAX_IOV (VB_MAX_SEGS + VB_MEM_MAX_REGIONS)
 
 struct vb_vq {
 	uint16_t num;
@@ -52,8 +54,8 @@ struct vb_chain {
 	uint16_t head;
 	uint16_t niov;
 	uint16_t nout; /* readable iovecs: iov[0, nout) */
-	struct iovec iov[VB_MAX_SEGS];
-	uint64_t gpa[VB_MAX_SEGS]; /* guest address of each iovec, for the dirty log */
+	struct iovec iov[VB_MAX_IOV];
+	uint64_t gpa[VB_MAX_IOV]; /* guest address of each iovec, for the dirty log */
 };
 
 /**

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <linux/virtio_config.h>
 
 #include "log.h"
@@ -21,7 +22,7 @@
 	 1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS |                            \
 	 1ull << VHOST_USER_PROTOCOL_F_STATUS | 1ull << VHOST_USER_PROTOCOL_F_DEVICE_STATE)
 
-static uint64_t offered_features(const struct vu_dev *d)
+uint64_t vu_offered_features(const struct vu_dev *d)
 {
 	return blk_dev_features(d->blk) | 1ull << VHOST_USER_F_PROTOCOL_FEATURES |
 	       1ull << VHOST_F_LOG_ALL;
@@ -67,20 +68,21 @@ static bool queue_hold(struct blk_queue *q)
 	return was_started;
 }
 
-static void queue_release(struct blk_queue *q, bool was_started)
+static int queue_release(struct blk_queue *q, bool was_started)
 {
 	int ret;
 
 	if (!was_started || !blk_queue_ready(q))
-		return;
+		return 0;
 	ret = blk_queue_start(q);
 	if (ret)
 		vb_err("vring %u: cannot restart: %s", q->index, strerror(-ret));
+	return ret;
 }
 
 int vu_get_features(struct vu_dev *d, struct vu_msg *m)
 {
-	return reply_u64(m, offered_features(d));
+	return reply_u64(m, vu_offered_features(d));
 }
 
 int vu_set_features(struct vu_dev *d, struct vu_msg *m)
@@ -88,9 +90,9 @@ int vu_set_features(struct vu_dev *d, struct vu_msg *m)
 	uint64_t f = m->payload.u64;
 	uint32_t mask;
 
-	if (f & ~offered_features(d)) {
+	if (f & ~vu_offered_features(d)) {
 		vb_err("SET_FEATURES 0x%llx has bits never offered (0x%llx)", (unsigned long long)f,
-		       (unsigned long long)(f & ~offered_features(d)));
+		       (unsigned long long)(f & ~vu_offered_features(d)));
 		return -EINVAL;
 	}
 	mask = blk_dev_pause(d->blk);
@@ -156,11 +158,11 @@ int vu_set_mem_table(struct vu_dev *d, struct vu_msg *m)
 			ret = err;
 		}
 	}
-	if (ret)
+	if (ret) {
 		vb_mem_clear(&d->blk->mem);
-	else
-		blk_dev_unpause(d->blk, mask);
-	return ret;
+		return ret;
+	}
+	return blk_dev_unpause(d->blk, mask);
 }
 
 int vu_get_max_mem_slots(struct vu_dev *d, struct vu_msg *m)
@@ -183,8 +185,7 @@ int vu_add_mem_reg(struct vu_dev *d, struct vu_msg *m)
 		vb_err("ADD_MEM_REG gpa 0x%llx size 0x%llx: %s",
 		       (unsigned long long)r->guest_phys_addr, (unsigned long long)r->memory_size,
 		       strerror(-ret));
-	blk_dev_unpause(d->blk, mask);
-	return ret;
+	return blk_dev_unpause(d->blk, mask) ?: ret;
 }
 
 int vu_rem_mem_reg(struct vu_dev *d, struct vu_msg *m)
@@ -196,8 +197,7 @@ int vu_rem_mem_reg(struct vu_dev *d, struct vu_msg *m)
 	if (ret)
 		vb_err("REM_MEM_REG gpa 0x%llx size 0x%llx: no such region",
 		       (unsigned long long)r->guest_phys_addr, (unsigned long long)r->memory_size);
-	blk_dev_unpause(d->blk, mask);
-	return ret;
+	return blk_dev_unpause(d->blk, mask) ?: ret;
 }
 
 int vu_set_log_base(struct vu_dev *d, struct vu_msg *m)
@@ -210,7 +210,7 @@ int vu_set_log_base(struct vu_dev *d, struct vu_msg *m)
 	mask = blk_dev_pause(d->blk);
 	ret = vb_dirty_log_map_take_fd(&d->blk->log, take_fd(m, 0), m->payload.log.mmap_size,
 				       m->payload.log.mmap_offset);
-	blk_dev_unpause(d->blk, mask);
+	ret = blk_dev_unpause(d->blk, mask) ?: ret;
 	if (ret) {
 		vb_err("cannot map the dirty log: %s", strerror(-ret));
 		return ret;
@@ -261,8 +261,7 @@ int vu_set_vring_addr(struct vu_dev *d, struct vu_msg *m)
 		.log_used = a->flags & VU_VRING_F_LOG,
 	};
 	q->addr_set = true;
-	queue_release(q, was);
-	return 0;
+	return queue_release(q, was);
 }
 
 int vu_set_vring_base(struct vu_dev *d, struct vu_msg *m)
@@ -353,8 +352,14 @@ static int set_notify_fd(struct vu_dev *d, struct vu_msg *m, size_t slot_offset)
 		return ret;
 	was = queue_hold(q);
 	replace_fd((int *)((char *)q + slot_offset), fd);
-	queue_release(q, was);
-	return 0;
+	/*
+	 * QEMU sends the call fd after the kick: completions made before it
+	 * (resubmitted in-flight requests) were signalled to no one. A
+	 * spurious interrupt is harmless; a missed one hangs the guest.
+	 */
+	if (fd >= 0 && slot_offset == offsetof(struct blk_queue, call_fd))
+		eventfd_write(fd, 1);
+	return queue_release(q, was);
 }
 
 int vu_set_vring_call(struct vu_dev *d, struct vu_msg *m)
@@ -437,6 +442,8 @@ int vu_set_status(struct vu_dev *d, struct vu_msg *m)
 	if (m->payload.u64 > 0xff)
 		return -EINVAL;
 	d->blk->driver_status = (uint8_t)m->payload.u64;
+	if (!d->blk->driver_status)
+		atomic_store(&d->blk->status, 0); /* a driver reset clears NEEDS_RESET */
 	return 0;
 }
 

@@ -96,6 +96,12 @@ int vu_inflight_attach_take_fd(struct vu_dev *d, const struct vu_inflight *req, 
 		ret = -EINVAL;
 		goto out_close;
 	}
+	ret = vb_fd_covers(fd, req->mmap_offset, want);
+	if (ret) {
+		vb_err("the in-flight region's fd is smaller than %llu bytes",
+		       (unsigned long long)(req->mmap_offset + want));
+		goto out_close;
+	}
 	base = mmap(NULL, (size_t)(req->mmap_offset + want), PROT_READ | PROT_WRITE, MAP_SHARED,
 		    fd, 0);
 	if (base == MAP_FAILED) {

@@ -59,6 +59,9 @@ struct vu_dev {
 	int last_result; /* what CHECK_DEVICE_STATE reports when no transfer runs */
 };
 
+/* Feature bits offered to a front-end: the device's and the transport's. */
+uint64_t vu_offered_features(const struct vu_dev *d);
+
 /* Handlers return this when they filled msg as the reply to send. */
 #define VU_REPLY 1
 

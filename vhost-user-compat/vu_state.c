@@ -185,7 +185,13 @@ int vu_state_check(struct vu_dev *d)
 		return d->last_result;
 	result = transfer_join(d, true);
 	if (result == STATE_OK && x->direction == 1) {
-		if (!blk_dev_suspended(d->blk)) {
+		uint64_t foreign = blk_state_load_features(x->load) & ~vu_offered_features(d);
+
+		if (foreign) {
+			vb_err("state: features 0x%llx were never offered by this device",
+			       (unsigned long long)foreign);
+			result = STATE_E_CONTENT;
+		} else if (!blk_dev_suspended(d->blk)) {
 			result = STATE_E_BUSY; /* a ring started meanwhile: nothing applied */
 		} else {
 			blk_state_apply(d->blk, x->load);

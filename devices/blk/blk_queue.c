@@ -145,7 +145,9 @@ static void complete(struct blk_queue *q, struct blk_req *r, uint8_t status)
 	*r->status = status;
 	if (q->vq.log) {
 		vb_vq_log_write(&q->vq, r->status_gpa, 1);
-		if (r->op == BLK_OP_READ && status == VIRTIO_BLK_S_OK)
+		/* Reads and GET_ID wrote into the data buffers. */
+		if (status == VIRTIO_BLK_S_OK &&
+		    (r->op == BLK_OP_READ || r->type == VIRTIO_BLK_T_GET_ID))
 			for (unsigned int i = 0; i < r->ndata; i++)
 				vb_vq_log_write(&q->vq, r->data_gpa[i], r->data[i].iov_len);
 	}
@@ -164,6 +166,8 @@ static void prep_delay(struct blk_queue *q)
 
 	if (io_uring_sq_space_left(&q->ring) < 2)
 		io_uring_submit(&q->ring); /* a link must not be split across submits */
+	if (io_uring_sq_space_left(&q->ring) < 2)
+		return; /* no room for the pair: the I/O goes undelayed */
 	sqe = io_uring_get_sqe(&q->ring);
 	io_uring_prep_timeout(sqe, &q->delay, 0, IORING_TIMEOUT_ETIME_SUCCESS);
 	sqe->flags |= IOSQE_IO_LINK;
@@ -257,7 +261,7 @@ static void finish_io(struct blk_queue *q, struct blk_req *r, int res)
 static void process_avail(struct blk_queue *q)
 {
 	uint16_t head;
-	int ret;
+	int ret = 0;
 
 	do {
 		while (!atomic_load(&q->broken) && (ret = vb_vq_pop(&q->vq, &head)) == 1)
@@ -376,7 +380,6 @@ static int collect_resubmits(struct blk_queue *q)
 		q->resubmit[q->nresubmit++] = head;
 		vb_vq_track(&q->vq, head);
 	}
-	q->ncarried = 0;
 	return 0;
 }
 
@@ -436,6 +439,7 @@ int blk_queue_start(struct blk_queue *q)
 	if (ret)
 		goto err_wake;
 	q->started = true;
+	q->ncarried = 0; /* handed to the worker */
 	vb_dbg("vq %u: started at avail %u used %u", q->index, q->vq.last_avail_idx,
 	       q->vq.used_idx);
 	return 0;

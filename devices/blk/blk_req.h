@@ -28,8 +28,8 @@ enum blk_op { BLK_OP_NONE, BLK_OP_READ, BLK_OP_WRITE, BLK_OP_FLUSH, BLK_OP_FALLO
 
 struct blk_req {
 	struct vb_chain chain;
-	struct iovec data[VB_MAX_SEGS];
-	uint64_t data_gpa[VB_MAX_SEGS];
+	struct iovec data[VB_MAX_IOV];
+	uint64_t data_gpa[VB_MAX_IOV];
 	uint16_t ndata;
 	enum blk_op op;
 	uint32_t type;

@@ -254,6 +254,11 @@ int blk_state_load_check(const struct blk_state_load *l)
 	return STATE_OK;
 }
 
+uint64_t blk_state_load_features(const struct blk_state_load *l)
+{
+	return l->features;
+}
+
 void blk_state_apply(struct blk_dev *dev, const struct blk_state_load *l)
 {
 	dev->features = l->features;

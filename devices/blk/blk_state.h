@@ -37,6 +37,8 @@ int blk_state_on_section(void *opaque, uint16_t type, uint16_t flags, const uint
 			 uint32_t len);
 /* After a verified trailer: STATE_OK or STATE_E_MISSING / STATE_E_CONTENT. */
 int blk_state_load_check(const struct blk_state_load *l);
+/* Feature bits the state claims were negotiated (the transport vets them). */
+uint64_t blk_state_load_features(const struct blk_state_load *l);
 /* Apply to a suspended device; cannot fail once checked. */
 void blk_state_apply(struct blk_dev *dev, const struct blk_state_load *l);
 

@@ -9,6 +9,7 @@
 #include "kselftest_harness.h"
 
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <time.h>
 
 #include "host_test.h"
@@ -257,6 +258,56 @@ TEST(a_ring_larger_than_its_inflight_region_is_refused)
 	EXPECT_TRUE(vd_alive(&vd)) TH_LOG("vblkd died");
 	if (fd >= 0)
 		close(fd);
+	fe_blk_req_free(&blk, req);
+	host_down(_metadata, &vd, &blk);
+}
+
+/*
+ * QEMU's vhost-user-blk sends SET_VRING_CALL only after the kick and the
+ * enable: requests resubmitted at the kick complete before there is a call
+ * fd. Their interrupt must still reach the guest.
+ */
+TEST(a_completion_before_the_call_fd_is_installed_is_still_signalled)
+{
+	static const char *const slow[] = { "--io-delay-ms", "300", NULL };
+	struct fe_blk_opts opts = { .inflight = true };
+	struct fe_blk_req *req = NULL;
+	uint8_t buf[4096] = { 1 };
+	struct vd_proc vd;
+	struct fe_blk blk;
+	struct fe_vq *vq;
+	uint16_t base;
+	uint64_t acked, stale;
+	int status;
+
+	HOST_UP(&vd, &blk, slow, &opts);
+	vq = fe_blk_vq(&blk, 0);
+	base = le16toh(vq->used->idx);
+	ASSERT_EQ(0, fe_blk_submit_write(&blk, 0, 0, buf, sizeof(buf), &req));
+	usleep(100 * 1000); /* taken from the ring, held by the delay */
+	ASSERT_EQ(0, vd_kill(&vd, &status));
+	ASSERT_EQ(0, vd_restart(&vd, NULL));
+
+	/* Reconnect in QEMU's order: ring set-up, kick, enable, and only then call. */
+	fe_vu_disconnect(&blk.vu);
+	ASSERT_EQ(0, fe_vu_connect(&blk.vu, vd.sock, 5000));
+	ASSERT_EQ(0, fe_vu_negotiate(&blk.vu, blk.features, blk.vu.protocol_features, &acked));
+	ASSERT_EQ(0, fe_vu_set_inflight_fd(&blk.vu, &blk.inflight, blk.inflight_fd));
+	ASSERT_EQ(0, fe_vu_set_mem_table(&blk.vu, &blk.mem));
+	ASSERT_EQ(0, fe_vu_set_vring_num(&blk.vu, 0, vq->num));
+	ASSERT_EQ(0, fe_vu_set_vring_addr(&blk.vu, 0, fe_mem_uaddr(vq->desc),
+					  fe_mem_uaddr(vq->avail), fe_mem_uaddr(vq->used)));
+	ASSERT_EQ(0, fe_vu_set_vring_base(&blk.vu, 0, le16toh(vq->used->idx)));
+	ASSERT_EQ(0, fe_vu_set_vring_kick(&blk.vu, 0, vq->kick_fd));
+	ASSERT_EQ(0, fe_vu_set_vring_enable(&blk.vu, 0, true));
+	usleep(HOST_QUIET_MS * 1000); /* the resubmitted write completes now */
+	while (eventfd_read(vq->call_fd, &stale) == 0)
+		; /* anything signalled before is not what we are after */
+	ASSERT_EQ(0, fe_vu_set_vring_call(&blk.vu, 0, vq->call_fd));
+
+	EXPECT_EQ((uint16_t)(base + 1), le16toh(vq->used->idx));
+	EXPECT_EQ(0, fe_vq_wait_call(vq, 1000)) TH_LOG("completed, but no interrupt came");
+	EXPECT_TRUE(vd_log_contains(&vd, "resubmitting 1 in-flight"));
 	fe_blk_req_free(&blk, req);
 	host_down(_metadata, &vd, &blk);
 }
