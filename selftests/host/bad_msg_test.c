@@ -126,4 +126,43 @@ TEST_F(bad_msg, is_refused_and_the_daemon_keeps_accepting_front_ends)
 	fe_blk_close(&blk);
 }
 
+
+
+/*
+ * Regions, logs and in-flight areas are mapped from front-end fds: one that
+ * claims more bytes than its file holds would fault on first touch. It is
+ * refused instead, and the daemon keeps serving.
+ */
+TEST(a_memory_region_larger_than_its_fd_is_refused)
+{
+	const uint64_t proto = 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK;
+	struct vu_mem_table table = { .nregions = 1 };
+	struct vd_proc vd;
+	struct fe_vu vu = { .sock = -1 };
+	struct fe_mem mem;
+	struct fe_blk blk;
+	int ret;
+
+	if (!vd_binary())
+		SKIP(return, "VBLKD is not set: no daemon to test");
+	ASSERT_EQ(0, vd_start(&vd, HOST_IMAGE_SIZE, NULL));
+	ASSERT_EQ(0, fe_vu_connect(&vu, vd.sock, 5000));
+	ASSERT_EQ(0, fe_mem_init(&mem, 1 << 20, FE_MEM_GPA_BASE));
+	ASSERT_EQ(0, fe_vu_negotiate(&vu, 0, proto, NULL));
+	table.regions[0] = (struct vu_mem_region){
+		.guest_phys_addr = mem.gpa,
+		.memory_size = mem.size * 4, /* the memfd holds a quarter of it */
+		.userspace_addr = (uintptr_t)mem.va,
+	};
+	ret = fe_vu_request(&vu, VHOST_USER_SET_MEM_TABLE, &table,
+			    8 + sizeof(struct vu_mem_region), &mem.fd, 1);
+	EXPECT_EQ(-EREMOTEIO, ret) TH_LOG("SET_MEM_TABLE: %s", strerror(-ret));
+	fe_vu_disconnect(&vu);
+	fe_mem_fini(&mem);
+
+	EXPECT_TRUE(vd_alive(&vd));
+	ret = fe_blk_open(&blk, vd.sock, &(struct fe_blk_opts){ 0 });
+	EXPECT_EQ(0, ret) TH_LOG("next front-end: %s", strerror(-ret));
+	host_down(_metadata, &vd, ret ? NULL : &blk);
+}
 TEST_HARNESS_MAIN
