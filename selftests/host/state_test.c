@@ -9,6 +9,8 @@
  */
 #include "kselftest_harness.h"
 
+#include <signal.h>
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -521,6 +523,38 @@ TEST_F(bad, load_pipe_closed_after_half_is_refused_and_the_daemon_carries_on)
 	fe_vu_disconnect(&vu);
 	EXPECT_EQ(STATE_E_TRUNCATED, check);
 	expect_fresh(_metadata, self, 1, 1);
+	expect_all_fine(_metadata, self);
+}
+
+TEST_F(bad, a_second_transfer_aborts_the_first_and_completes_on_its_own)
+{
+	int p[2], first, backend_fd = -1;
+	uint64_t check = 1;
+	uint32_t err = 1;
+	struct fe_vu vu;
+
+	/* A load that stalls half way... */
+	ASSERT_EQ(0, raw_set(&vu, self->dst.ctl, FE_STATE_LOAD, 0, false, &first, &err));
+	ASSERT_EQ(0, err);
+	ASSERT_EQ((ssize_t)(self->len / 2), write(first, self->good, self->len / 2));
+
+	/* ...is replaced by a complete one on the same connection. */
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	ASSERT_EQ(0, fe_state_set_fd(&vu, FE_STATE_LOAD, 0, p[0], &backend_fd, &err));
+	close(p[0]);
+	EXPECT_EQ(-1, backend_fd);
+	EXPECT_EQ(0, err);
+	ASSERT_EQ((ssize_t)self->len, write(p[1], self->good, self->len));
+	close(p[1]);
+	ASSERT_EQ(0, fe_state_check(&vu, &check));
+	EXPECT_EQ(0, check) TH_LOG("CHECK after the second load: %llu", (unsigned long long)check);
+
+	/* The daemon let go of the first pipe: writing to it finds no reader. */
+	signal(SIGPIPE, SIG_IGN);
+	EXPECT_EQ(-1, write(first, self->good, 1));
+	EXPECT_EQ(EPIPE, errno);
+	close_fd(&first);
+	fe_vu_disconnect(&vu);
 	expect_all_fine(_metadata, self);
 }
 
