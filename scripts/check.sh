@@ -1,46 +1,65 @@
 #!/usr/bin/env bash
-# Runs every test suite (unit, host, qemu) and ends with the summary line
-# "N passed, N failed, N skipped". Exit status: non-zero on any failure.
+# Runs every test suite (unit, host, qemu) of the normal build, then the unit
+# and host suites again in a build with AddressSanitizer and UBSan, and ends
+# with the summary line "N passed, N failed, N skipped" over both. Exit
+# status: non-zero on any failure.
 set -uo pipefail
 build=${1:-build}
+asan=${build}-asan
 
-meson test -C "$build" --print-errorlogs --num-processes 2 --timeout-multiplier 2
-rc=$?
+rc=0
+meson test -C "$build" --print-errorlogs --num-processes 2 --timeout-multiplier 2 || rc=1
 
-python3 - "$build/meson-logs/testlog.json" <<'PY'
+# Sanitizers: any report aborts the daemon or the test, which fails it.
+if [ ! -f "$asan/build.ninja" ]; then
+	meson setup $( [ -n "${CI:-}" ] && echo --werror ) \
+		-Db_sanitize=address,undefined -Db_lundef=false "$asan" >/dev/null || rc=1
+fi
+ninja -C "$asan" >/dev/null || rc=1
+ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C "$asan" --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
+	--suite unit --suite host || rc=1
+
+python3 - "$build/meson-logs/testlog.json" "$asan/meson-logs/testlog.json" <<'PY'
 # Count the TAP test points every program prints, so the summary says how
 # many checks ran, not how many programs; a program that failed without a
 # failing point (a crash, a timeout) counts as one failure.
 import json, re, sys
 total = {"passed": 0, "failed": 0, "skipped": 0}
 point = re.compile(r"^(not ok|ok)\b(.*)$")
-with open(sys.argv[1]) as f:
-    for line in f:
-        if not line.strip():
+lines = []
+for path, tag in ((sys.argv[1], ""), (sys.argv[2], " [asan]")):
+    try:
+        with open(path) as f:
+            lines += [(l, tag) for l in f]
+    except FileNotFoundError:
+        lines.append((json.dumps({"name": "missing " + path, "result": "ERROR"}), tag))
+for line, tag in lines:
+    if not line.strip():
+        continue
+    t = json.loads(line)
+    c = {"passed": 0, "failed": 0, "skipped": 0}
+    for out in (t.get("stdout") or "").splitlines():
+        m = point.match(out.strip())
+        if not m:
             continue
-        t = json.loads(line)
-        c = {"passed": 0, "failed": 0, "skipped": 0}
-        for out in (t.get("stdout") or "").splitlines():
-            m = point.match(out.strip())
-            if not m:
-                continue
-            if re.search(r"#\s*SKIP", m.group(2), re.I):
-                c["skipped"] += 1
-            elif m.group(1) == "ok":
-                c["passed"] += 1
-            else:
-                c["failed"] += 1
-        r = t.get("result")
-        if r == "SKIP" and not any(c.values()):
-            c["skipped"] = 1
-        elif r not in ("OK", "EXPECTEDFAIL", "SKIP") and not c["failed"]:
+        if re.search(r"#\s*SKIP", m.group(2), re.I):
+            c["skipped"] += 1
+        elif m.group(1) == "ok":
+            c["passed"] += 1
+        else:
             c["failed"] += 1
-        elif r in ("OK", "EXPECTEDFAIL") and not any(c.values()):
-            c["passed"] = 1
-        for k in total:
-            total[k] += c[k]
-        print(f"  {r:8} {t['name']:32} {c['passed']} passed, {c['failed']} failed, "
-              f"{c['skipped']} skipped ({t.get('duration', 0):.1f} s)")
+    r = t.get("result")
+    if r == "SKIP" and not any(c.values()):
+        c["skipped"] = 1
+    elif r not in ("OK", "EXPECTEDFAIL", "SKIP") and not c["failed"]:
+        c["failed"] += 1
+    elif r in ("OK", "EXPECTEDFAIL") and not any(c.values()):
+        c["passed"] = 1
+    for k in total:
+        total[k] += c[k]
+    print(f"  {r:8} {t['name'] + tag:40} {c['passed']} passed, {c['failed']} failed, "
+          f"{c['skipped']} skipped ({t.get('duration', 0):.1f} s)")
 print(f"{total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped")
 sys.exit(1 if total["failed"] else 0)
 PY
