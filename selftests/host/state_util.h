@@ -38,7 +38,8 @@ static inline int daemon_start(struct daemon *d, const char *dir, const char *na
 		image ? "--image" : NULL, image, NULL,
 	};
 
-	snprintf(d->ctl, sizeof(d->ctl), "%s/%s.ctl", dir, name);
+	if ((size_t)snprintf(d->ctl, sizeof(d->ctl), "%s/%s.ctl", dir, name) >= sizeof(d->ctl))
+		return -ENAMETOOLONG;
 	/* A second --image overrides the one vd_start() gives: both on one disk. */
 	return vd_start(&d->vd, size, extra);
 }
