@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Helpers of the state-transfer host test: daemons with a control socket,
- * one-shot save/load over a new connection, block I/O with patterns.
+ * Helpers of the state-transfer host tests (state_mig_test.c, state_bad_test.c):
+ * daemons with a control socket, the two daemons of a fixture, one-shot
+ * save/load over a new connection, block I/O with patterns.
  * Include after kselftest_harness.h and host_test.h.
  */
 #ifndef VB_STATE_UTIL_H
@@ -13,6 +14,7 @@
 #define NQ 2
 #define IMAGE_ID "disk-A"
 #define OTHER_ID "disk-B"
+#define CHUNK (1u << 20)
 
 struct daemon {
 	struct vd_proc vd;
@@ -52,6 +54,48 @@ static inline void daemon_down(struct __test_metadata *_metadata, struct daemon 
 		unlink(d->ctl);
 }
 
+/* What both fixtures hold: two daemons in one control-socket dir, a front-end on the source. */
+struct state_pair {
+	char dir[64];
+	struct daemon src, dst;
+	struct fe_blk sblk;
+	bool sblk_open;
+	int test_fds;
+};
+
+/*
+ * Fixture setup, after the SKIP for a missing daemon: source and destination,
+ * the destination on the source's image when @shared, and a front-end with
+ * @opts on the source.
+ */
+static inline void pair_up(struct __test_metadata *_metadata, struct state_pair *p, bool shared,
+			   const struct fe_blk_opts *opts)
+{
+	int ret;
+
+	p->test_fds = vd_count_fds(getpid());
+	ASSERT_EQ(0, make_ctl_dir(p->dir, sizeof(p->dir)));
+	ASSERT_EQ(0, daemon_start(&p->src, p->dir, "src", HOST_IMAGE_SIZE, IMAGE_ID, NULL));
+	ASSERT_EQ(0, daemon_start(&p->dst, p->dir, "dst", HOST_IMAGE_SIZE, IMAGE_ID,
+				  shared ? p->src.vd.image : NULL));
+	ret = fe_blk_open(&p->sblk, p->src.vd.sock, opts);
+	ASSERT_EQ(0, ret) TH_LOG("fe_blk_open(src): %s", strerror(-ret));
+	p->sblk_open = true;
+}
+
+/* Fixture teardown: all of pair_up() undone, and no fd of the test left open. */
+static inline void pair_down(struct __test_metadata *_metadata, struct state_pair *p)
+{
+	if (p->sblk_open)
+		fe_blk_close(&p->sblk);
+	daemon_down(_metadata, &p->dst);
+	daemon_down(_metadata, &p->src);
+	if (p->dir[0])
+		rmdir(p->dir);
+	if (p->test_fds > 0)
+		EXPECT_EQ(p->test_fds, vd_count_fds(getpid())) TH_LOG("fds of the test leaked");
+}
+
 /*
  * The daemon notices a closed connection asynchronously: wait up to 2 s for
  * its fd count to come down to @settle_to, or with -1 to stay put for 50 ms.
@@ -72,11 +116,13 @@ static inline int count_fds(pid_t pid, int settle_to)
 }
 
 /*
- * One transfer over a new connection to @sock. Return: 0, the back-end's
- * refusal (SET_DEVICE_STATE_FD error bits, else the CHECK code; > 0), or
- * -errno for a transport failure.
+ * One transfer over a new connection to @sock: a save into *@out when @out is
+ * given, else a load of @in. Return: 0, the back-end's refusal
+ * (SET_DEVICE_STATE_FD error bits, else the CHECK code; > 0), or -errno for a
+ * transport failure.
  */
-static inline int load_into(const char *sock, const void *buf, size_t len)
+static inline int transfer(const char *sock, uint8_t **out, size_t *out_len, const void *in,
+			   size_t in_len)
 {
 	struct fe_state_res res;
 	struct fe_vu vu;
@@ -85,27 +131,24 @@ static inline int load_into(const char *sock, const void *buf, size_t len)
 	ret = fe_vu_connect(&vu, sock, 5000);
 	if (ret)
 		return ret;
-	ret = fe_state_load_buf(&vu, buf, len, &res);
+	if (out)
+		ret = fe_state_save_buf(&vu, out, out_len, &res);
+	else
+		ret = fe_state_load_buf(&vu, in, in_len, &res);
 	fe_vu_disconnect(&vu);
 	if (ret == -EREMOTEIO)
 		return res.set_err ? (int)res.set_err : (int)res.check;
 	return ret;
 }
 
+static inline int load_into(const char *sock, const void *buf, size_t len)
+{
+	return transfer(sock, NULL, NULL, buf, len);
+}
+
 static inline int save_from(const char *sock, uint8_t **buf, size_t *len)
 {
-	struct fe_state_res res;
-	struct fe_vu vu;
-	int ret;
-
-	ret = fe_vu_connect(&vu, sock, 5000);
-	if (ret)
-		return ret;
-	ret = fe_state_save_buf(&vu, buf, len, &res);
-	fe_vu_disconnect(&vu);
-	if (ret == -EREMOTEIO)
-		return res.set_err ? (int)res.set_err : (int)res.check;
-	return ret;
+	return transfer(sock, buf, len, NULL, 0);
 }
 
 /* A front-end attaches to @d, writes and reads back one block, and leaves. */
