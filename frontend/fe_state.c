@@ -269,8 +269,12 @@ static int fe_state_finish(struct fe_vu *vu, int ret, struct fe_state_res *res)
 	return ret;
 }
 
-int fe_state_save(struct fe_vu *vu, fe_state_sink_fn sink, void *opaque,
-		  struct fe_state_res *res)
+/*
+ * One whole transfer: open the pipe in @direction, move the bytes (save:
+ * drain into @sink; load: fill from @source), then CHECK_DEVICE_STATE.
+ */
+static int fe_state_transfer(struct fe_vu *vu, uint32_t direction, fe_state_sink_fn sink,
+			     fe_state_source_fn source, void *opaque, struct fe_state_res *res)
 {
 	struct fe_state_res local;
 	uint64_t t0 = fe_state_now_us(), t1;
@@ -279,11 +283,14 @@ int fe_state_save(struct fe_vu *vu, fe_state_sink_fn sink, void *opaque,
 	if (!res)
 		res = &local;
 	memset(res, 0, sizeof(*res));
-	ret = fe_state_open(vu, FE_STATE_SAVE, &fd, res);
+	ret = fe_state_open(vu, direction, &fd, res);
 	if (ret)
 		goto out;
 	t1 = fe_state_now_us();
-	ret = fe_state_drain(fd, vu->timeout_ms, sink, opaque, res);
+	if (direction == FE_STATE_SAVE)
+		ret = fe_state_drain(fd, vu->timeout_ms, sink, opaque, res);
+	else
+		ret = fe_state_fill(fd, vu->timeout_ms, source, opaque, res);
 	close(fd);
 	res->pipe_us = fe_state_now_us() - t1;
 	ret = fe_state_finish(vu, ret, res);
@@ -292,27 +299,16 @@ out:
 	return ret;
 }
 
+int fe_state_save(struct fe_vu *vu, fe_state_sink_fn sink, void *opaque,
+		  struct fe_state_res *res)
+{
+	return fe_state_transfer(vu, FE_STATE_SAVE, sink, NULL, opaque, res);
+}
+
 int fe_state_load(struct fe_vu *vu, fe_state_source_fn source, void *opaque,
 		  struct fe_state_res *res)
 {
-	struct fe_state_res local;
-	uint64_t t0 = fe_state_now_us(), t1;
-	int fd, ret;
-
-	if (!res)
-		res = &local;
-	memset(res, 0, sizeof(*res));
-	ret = fe_state_open(vu, FE_STATE_LOAD, &fd, res);
-	if (ret)
-		goto out;
-	t1 = fe_state_now_us();
-	ret = fe_state_fill(fd, vu->timeout_ms, source, opaque, res);
-	close(fd);
-	res->pipe_us = fe_state_now_us() - t1;
-	ret = fe_state_finish(vu, ret, res);
-out:
-	res->total_us = fe_state_now_us() - t0;
-	return ret;
+	return fe_state_transfer(vu, FE_STATE_LOAD, NULL, source, opaque, res);
 }
 
 /* Buffers. */

@@ -295,3 +295,91 @@ check_loop_image() {
 	pattern 200 $((20 * 2048)) $((4 * 2048)) > "$T/aux"
 	check_image "$img" 20 "$T/aux"
 }
+
+# Live migration between two QEMUs, each on its own back-end, both on
+# $T/disk.img: the source's QMP socket is $T/src-qmp.sock, it migrates to
+# unix:$T/mig.sock, the serial logs are $T/src-serial.log and
+# $T/dst-serial.log.  The guest runs the loop mode (vbtest=loop).
+
+# json_get JSON EXPR: print a field of a JSON document (EXPR is Python on d).
+json_get() {
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# migrate_start: send QMP migrate to the source (bail on failure); sets
+# MIG_T0 to $SECONDS just before.
+MIG_T0=0
+migrate_start() {
+	MIG_T0=$SECONDS
+	qmp "$T/src-qmp.sock" migrate "{\"uri\": \"unix:$T/mig.sock\"}" >/dev/null ||
+		bail "QMP migrate failed"
+}
+
+# migrate_wait QMP SECONDS STATUS...: poll query-migrate until its status is
+# one of STATUS (or failed/cancelled); the last reply is left in MIG_INFO and
+# its status in MIG_STATUS ('qmp error' when query-migrate itself failed).
+# Returns 1 unless the status is one of STATUS.
+MIG_INFO='' MIG_STATUS=''
+migrate_wait() {
+	local qmp_sock=$1 end=$((SECONDS + $2)) s
+	shift 2
+	while :; do
+		MIG_INFO=$(qmp "$qmp_sock" query-migrate) || { MIG_STATUS='qmp error'; return 1; }
+		MIG_STATUS=$(json_get "$MIG_INFO" 'd.get("status", "")')
+		for s in "$@"; do [ "$MIG_STATUS" = "$s" ] && return 0; done
+		case "$MIG_STATUS" in failed|cancelled|completed) return 1 ;; esac
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.1
+	done
+}
+
+# migrate_summary: total time and downtime from the last reply (MIG_INFO).
+migrate_summary() {
+	json_get "$MIG_INFO" '"total %s ms, downtime %s ms" % (d.get("total-time"), d.get("downtime"))'
+}
+
+# migrate_finish SRC_QEMU DST_QEMU SLOTS: after a completed migration, quit
+# the source, then three TAP lines: the guest makes progress on the
+# destination; once the stop sentinel is written it finishes with PASS there;
+# the image holds the data of its loop over SLOTS slots.
+migrate_finish() {
+	local src_qemu=$1 dst_qemu=$2 slots=$3 rc=0 first res iters
+	qmp "$T/src-qmp.sock" quit >/dev/null || true
+	wait_gone "$src_qemu" 30 || rc=$?
+	log "source QEMU exited (rc $rc); source reached iteration $(progress "$T/src-serial.log")"
+
+	# The guest must keep going on the destination.
+	if wait_progress "$T/dst-serial.log" 1 60 "$dst_qemu"; then
+		first=$(progress "$T/dst-serial.log")
+		if wait_progress "$T/dst-serial.log" $((first + 2)) 60 "$dst_qemu"; then
+			tap_ok "guest I/O continues on the destination (iteration $(progress "$T/dst-serial.log"))"
+		else
+			tap_fail "guest I/O continues on the destination"
+		fi
+	else
+		tap_fail "guest I/O continues on the destination: no progress"
+	fi
+
+	# Stop the loop; PASS on the destination.
+	request_stop "$T/disk.img"
+	if wait_log "$T/dst-serial.log" '^VBTEST-RESULT: ' 90 "$dst_qemu"; then
+		res=$(guest_result "$T/dst-serial.log")
+		if [ "$res" = PASS ]; then
+			tap_ok "guest loop finished with PASS on the destination ($((SECONDS - MIG_T0)) s after migrate)"
+		else
+			tap_fail "guest loop on the destination: $res"
+		fi
+	else
+		tap_fail "guest loop on the destination: no result"
+	fi
+	wait_gone "$dst_qemu" 30 || true
+
+	# The image as the host sees it.
+	iters=$(grep -a '^VBTEST-ITERS: ' "$T/dst-serial.log" | tr -d '\r' | awk '{print $2}' || true)
+	if [ -n "$iters" ]; then
+		tap_check "image holds the data of the guest's $iters iterations" \
+			check_loop_image "$T/disk.img" "$iters" "$slots"
+	else
+		tap_fail "image check: guest reported no iteration count"
+	fi
+}

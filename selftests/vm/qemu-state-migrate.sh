@@ -27,11 +27,6 @@ SLOTS=16
 APPEND="vbtest=loop vbslots=$SLOTS vbmin=$((SLOTS + 4)) vbmax=200"
 IMAGE_ID=disk0
 
-# json_get JSON EXPR: print a field of a JSON document (EXPR is Python on d).
-json_get() {
-	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
-}
-
 # wait_socket PATH PID SECONDS: wait for a UNIX socket to appear.
 wait_socket() {
 	local end=$((SECONDS + $3))
@@ -39,23 +34,6 @@ wait_socket() {
 		alive "$2" || return 1
 		[ $SECONDS -lt $end ] || return 1
 		sleep 0.05
-	done
-}
-
-# migrate_wait QMP SECONDS STATUS...: poll query-migrate until its status is
-# one of STATUS (or failed/cancelled); the last reply is left in MIG_INFO and
-# its status in MIG_STATUS.  Returns 1 unless the status is one of STATUS.
-MIG_INFO='' MIG_STATUS=''
-migrate_wait() {
-	local qmp_sock=$1 end=$((SECONDS + $2)) s
-	shift 2
-	while :; do
-		MIG_INFO=$(qmp "$qmp_sock" query-migrate) || { MIG_STATUS='qmp error'; return 1; }
-		MIG_STATUS=$(json_get "$MIG_INFO" 'd.get("status", "")')
-		for s in "$@"; do [ "$MIG_STATUS" = "$s" ] && return 0; done
-		case "$MIG_STATUS" in failed|cancelled|completed) return 1 ;; esac
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.1
 	done
 }
 
@@ -119,16 +97,14 @@ log "source at iteration $(progress "$T/src-serial.log"), migrating"
 qmp "$T/src-qmp.sock" migrate-set-capabilities \
 	'{"capabilities": [{"capability": "pause-before-switchover", "state": true}]}' >/dev/null ||
 	bail "QMP migrate-set-capabilities pause-before-switchover failed"
-t0=$SECONDS
-qmp "$T/src-qmp.sock" migrate "{\"uri\": \"unix:$T/mig.sock\"}" >/dev/null ||
-	bail "QMP migrate failed"
+migrate_start
 if migrate_wait "$T/src-qmp.sock" 120 pre-switchover; then
 	paused_ms=$(ms_now)
 	st=$(qmp "$T/src-qmp.sock" query-status) || bail "QMP query-status failed"
 	running=$(json_get "$st" 'd.get("running")')
 	vmst=$(json_get "$st" 'd.get("status")')
 	if [ "$running" = False ]; then
-		tap_ok "migration paused at pre-switchover, source VM stopped (status $vmst, $((SECONDS - t0)) s after migrate)"
+		tap_ok "migration paused at pre-switchover, source VM stopped (status $vmst, $((SECONDS - MIG_T0)) s after migrate)"
 	else
 		tap_fail "migration at pre-switchover but the source VM runs (status $vmst)"
 	fi
@@ -179,50 +155,14 @@ qmp "$T/src-qmp.sock" migrate-continue '{"state": "pre-switchover"}' >/dev/null 
 cont_ms=$(ms_now)
 log "paused at pre-switchover for $((cont_ms - paused_ms)) ms (vblkctl migrate $((ms1 - ms0)) ms, the two saves + cmp $((ms2 - ms1)) ms wall)"
 if migrate_wait "$T/src-qmp.sock" 90 completed; then
-	summary=$(json_get "$MIG_INFO" '"total %s ms, downtime %s ms" % (d.get("total-time"), d.get("downtime"))')
+	summary=$(migrate_summary)
 	tap_ok "migration completed ($summary)"
 else
 	tap_fail "migration status '$MIG_STATUS', expected completed: $MIG_INFO"
 	dump_logs; exit "$KSFT_FAIL"
 fi
-qmp "$T/src-qmp.sock" quit >/dev/null || true
-rc=0; wait_gone "$src_qemu" 30 || rc=$?
-log "source QEMU exited (rc $rc); source reached iteration $(progress "$T/src-serial.log")"
-
-# 6. The guest must keep going on the destination.
-if wait_progress "$T/dst-serial.log" 1 60 "$dst_qemu"; then
-	first=$(progress "$T/dst-serial.log")
-	if wait_progress "$T/dst-serial.log" $((first + 2)) 60 "$dst_qemu"; then
-		tap_ok "guest I/O continues on the destination (iteration $(progress "$T/dst-serial.log"))"
-	else
-		tap_fail "guest I/O continues on the destination"
-	fi
-else
-	tap_fail "guest I/O continues on the destination: no progress"
-fi
-
-# 7. Stop the loop; PASS on the destination.
-request_stop "$T/disk.img"
-if wait_log "$T/dst-serial.log" '^VBTEST-RESULT: ' 90 "$dst_qemu"; then
-	res=$(guest_result "$T/dst-serial.log")
-	if [ "$res" = PASS ]; then
-		tap_ok "guest loop finished with PASS on the destination ($((SECONDS - t0)) s after migrate)"
-	else
-		tap_fail "guest loop on the destination: $res"
-	fi
-else
-	tap_fail "guest loop on the destination: no result"
-fi
-wait_gone "$dst_qemu" 30 || true
-
-# 8. The image as the host sees it.
-iters=$(grep -a '^VBTEST-ITERS: ' "$T/dst-serial.log" | tr -d '\r' | awk '{print $2}' || true)
-if [ -n "$iters" ]; then
-	tap_check "image holds the data of the guest's $iters iterations" \
-		check_loop_image "$T/disk.img" "$iters" "$SLOTS"
-else
-	tap_fail "image check: guest reported no iteration count"
-fi
+# 6-8. The guest goes on and finishes with PASS on the destination; the image.
+migrate_finish "$src_qemu" "$dst_qemu" "$SLOTS"
 
 # 9-10. Clean exits; the control sockets go away too.
 for name in src dst; do

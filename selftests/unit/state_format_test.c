@@ -1,128 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Device-state format: CRC32C, writer and streaming reader, corruption, golden v1 blob. */
+/*
+ * Device-state format, what a valid blob is: CRC32C, error codes, the
+ * writer's layout, streaming reads in any pieces, sections a reader skips or
+ * rejects, the section callback's errors, the golden v1 blob.
+ */
 #include "kselftest_harness.h"
 
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "state.h"
-
-#define DEV_TYPE 2
-#define REC_MAX 16
-
-/* A section callback that knows types 1 to 4 and records what it gets. */
-struct rec {
-	int n;
-	uint16_t type[REC_MAX];
-	uint16_t flags[REC_MAX];
-	uint32_t len[REC_MAX];
-	uint8_t data[4096]; /* payloads back to back */
-	size_t used;
-	uint16_t fail_type; /* return fail_ret for this type */
-	int fail_ret;
-};
-
-static int rec_section(void *opaque, uint16_t type, uint16_t flags, const uint8_t *payload,
-		       uint32_t len)
-{
-	struct rec *rc = opaque;
-
-	if (rc->fail_ret && type == rc->fail_type)
-		return rc->fail_ret;
-	if (type < 1 || type > 4)
-		return -ENOENT;
-	if (rc->n == REC_MAX || len > sizeof(rc->data) - rc->used)
-		return STATE_E_CONTENT;
-	rc->type[rc->n] = type;
-	rc->flags[rc->n] = flags;
-	rc->len[rc->n] = len;
-	memcpy(rc->data + rc->used, payload, len);
-	rc->used += len;
-	rc->n++;
-	return 0;
-}
-
-static int accept_all(void *opaque, uint16_t type, uint16_t flags, const uint8_t *payload,
-		      uint32_t len)
-{
-	return 0;
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-/*
- * Reads @len bytes in pieces of @piece bytes (0: all at once; SIZE_MAX:
- * random sizes from @seed). Return: what state_reader_finish() says.
- */
-static int read_blob(const uint8_t *buf, size_t len, size_t piece, uint64_t seed, struct rec *rc,
-		     uint32_t device_type)
-{
-	struct state_reader r;
-	size_t off = 0;
-	int ret;
-
-	if (state_reader_init(&r, device_type, rec_section, rc))
-		return -ENOMEM;
-	while (off < len) {
-		size_t n = len - off;
-
-		if (piece == SIZE_MAX)
-			n = 1 + xorshift(&seed) % 64;
-		else if (piece)
-			n = piece;
-		if (n > len - off)
-			n = len - off;
-		state_reader_feed(&r, buf + off, n);
-		off += n;
-	}
-	ret = state_reader_finish(&r);
-	state_reader_fini(&r);
-	return ret;
-}
-
-static void put_raw_section(uint8_t *p, uint16_t type, uint16_t flags, uint32_t len)
-{
-	state_put_le16(p, type);
-	state_put_le16(p + 2, flags);
-	state_put_le32(p + 4, len);
-}
-
-/* Section payloads of the sample blob: 1, 2 (empty), 3 and 4 (optional). */
-static const uint32_t sample_len[] = { 20, 0, 300, 40 };
-static const uint16_t sample_flags[] = { 0, 0, 0, STATE_SECTION_OPTIONAL };
-
-FIXTURE(blob) {
-	struct state_writer w;
-	uint8_t payloads[360];
-	struct rec rc;
-};
-
-FIXTURE_SETUP(blob)
-{
-	const uint8_t *p = self->payloads;
-
-	for (size_t i = 0; i < sizeof(self->payloads); i++)
-		self->payloads[i] = (uint8_t)(i * 7 + 3);
-	state_writer_init(&self->w);
-	state_write_header(&self->w, DEV_TYPE, 7);
-	for (int i = 0; i < 4; i++) {
-		state_write_section(&self->w, i + 1, sample_flags[i], p, sample_len[i]);
-		p += sample_len[i];
-	}
-	ASSERT_EQ(0, state_write_trailer(&self->w));
-}
-
-FIXTURE_TEARDOWN(blob)
-{
-	state_writer_fini(&self->w);
-}
+#include "state_test_util.h"
 
 static bool sample_delivered(struct __test_metadata *_metadata, FIXTURE_DATA(blob) *self)
 {
@@ -228,13 +112,6 @@ TEST_F(blob, a_blob_read_in_random_pieces_delivers_the_same_sections)
 	}
 }
 
-TEST(empty_input_is_truncated)
-{
-	struct rec rc = { 0 };
-
-	EXPECT_EQ(STATE_E_TRUNCATED, read_blob(NULL, 0, 0, 0, &rc, DEV_TYPE));
-}
-
 TEST(a_header_and_trailer_without_sections_is_a_valid_blob)
 {
 	struct state_writer w;
@@ -247,170 +124,6 @@ TEST(a_header_and_trailer_without_sections_is_a_valid_blob)
 	EXPECT_EQ(STATE_OK, read_blob(w.buf, w.len, 0, 0, &rc, DEV_TYPE));
 	EXPECT_EQ(0, rc.n);
 	state_writer_fini(&w);
-}
-
-TEST_F(blob, every_truncation_is_reported_as_truncated)
-{
-	for (size_t len = 0; len < self->w.len; len++) {
-		memset(&self->rc, 0, sizeof(self->rc));
-		EXPECT_EQ(STATE_E_TRUNCATED,
-			  read_blob(self->w.buf, len, 0, 0, &self->rc, DEV_TYPE)) {
-			TH_LOG("truncated to %zu bytes", len);
-			break;
-		}
-	}
-}
-
-TEST_F(blob, random_single_bit_flips_are_all_rejected)
-{
-	uint8_t *copy = malloc(self->w.len);
-	uint64_t seed = 0x76626c6b64; /* fixed: failures reproduce */
-
-	ASSERT_NE(NULL, copy);
-	for (int i = 0; i < 100; i++) {
-		size_t bit = xorshift(&seed) % (self->w.len * 8);
-
-		memcpy(copy, self->w.buf, self->w.len);
-		copy[bit / 8] ^= 1 << (bit % 8);
-		memset(&self->rc, 0, sizeof(self->rc));
-		EXPECT_NE(STATE_OK, read_blob(copy, self->w.len, 0, 0, &self->rc, DEV_TYPE)) {
-			TH_LOG("flip of bit %zu accepted", bit);
-			break;
-		}
-	}
-	free(copy);
-}
-
-TEST_F(blob, every_single_bit_flip_is_rejected)
-{
-	uint8_t *copy = malloc(self->w.len);
-
-	ASSERT_NE(NULL, copy);
-	for (size_t bit = 0; bit < self->w.len * 8; bit++) {
-		memcpy(copy, self->w.buf, self->w.len);
-		copy[bit / 8] ^= 1 << (bit % 8);
-		memset(&self->rc, 0, sizeof(self->rc));
-		EXPECT_NE(STATE_OK, read_blob(copy, self->w.len, 0, 0, &self->rc, DEV_TYPE)) {
-			TH_LOG("flip of bit %zu accepted", bit);
-			break;
-		}
-	}
-	free(copy);
-}
-
-TEST_F(blob, bytes_after_the_trailer_are_rejected)
-{
-	struct state_reader r;
-	uint8_t garbage = 0;
-
-	ASSERT_EQ(0, state_reader_init(&r, DEV_TYPE, rec_section, &self->rc));
-	EXPECT_EQ(STATE_OK, state_reader_feed(&r, self->w.buf, self->w.len));
-	EXPECT_EQ(STATE_E_TRAILING, state_reader_feed(&r, &garbage, 1));
-	EXPECT_EQ(STATE_E_TRAILING, state_reader_finish(&r));
-	state_reader_fini(&r);
-}
-
-TEST_F(blob, two_blobs_back_to_back_are_rejected)
-{
-	size_t len = self->w.len;
-	uint8_t *two = malloc(2 * len);
-
-	ASSERT_NE(NULL, two);
-	memcpy(two, self->w.buf, len);
-	memcpy(two + len, self->w.buf, len);
-	EXPECT_EQ(STATE_E_TRAILING, read_blob(two, 2 * len, 0, 0, &self->rc, DEV_TYPE));
-	free(two);
-}
-
-TEST_F(blob, a_wrong_magic_is_reported_on_its_first_byte)
-{
-	struct state_reader r;
-
-	ASSERT_EQ(0, state_reader_init(&r, DEV_TYPE, rec_section, &self->rc));
-	EXPECT_EQ(STATE_OK, state_reader_feed(&r, "VBLK", 4));
-	EXPECT_EQ(STATE_E_MAGIC, state_reader_feed(&r, "X", 1));
-	EXPECT_EQ(STATE_E_MAGIC, state_reader_finish(&r));
-	state_reader_fini(&r);
-}
-
-TEST_F(blob, another_format_version_is_refused)
-{
-	self->w.buf[8] = 2;
-	EXPECT_EQ(STATE_E_VERSION, read_blob(self->w.buf, self->w.len, 0, 0, &self->rc, DEV_TYPE));
-	EXPECT_EQ(0, self->rc.n);
-}
-
-TEST_F(blob, nonzero_reserved_header_fields_are_refused_as_a_version_mismatch)
-{
-	self->w.buf[10] = 1;
-	EXPECT_EQ(STATE_E_VERSION, read_blob(self->w.buf, self->w.len, 0, 0, &self->rc, DEV_TYPE));
-	self->w.buf[10] = 0;
-	self->w.buf[23] = 0x80;
-	EXPECT_EQ(STATE_E_VERSION, read_blob(self->w.buf, self->w.len, 0, 0, &self->rc, DEV_TYPE));
-}
-
-TEST_F(blob, state_of_another_device_type_is_refused)
-{
-	EXPECT_EQ(STATE_E_DEVICE, read_blob(self->w.buf, self->w.len, 0, 0, &self->rc, 1));
-	EXPECT_EQ(0, self->rc.n);
-}
-
-TEST_F(blob, a_section_longer_than_the_limit_is_refused_before_its_payload)
-{
-	struct state_reader r;
-	uint8_t sec[STATE_SECTION_HDR_SIZE];
-
-	put_raw_section(sec, 1, 0, STATE_SECTION_MAX + 1);
-	ASSERT_EQ(0, state_reader_init(&r, DEV_TYPE, rec_section, &self->rc));
-	EXPECT_EQ(STATE_OK, state_reader_feed(&r, self->w.buf, STATE_HEADER_SIZE));
-	EXPECT_EQ(STATE_E_LENGTH, state_reader_feed(&r, sec, sizeof(sec)));
-	state_reader_fini(&r);
-}
-
-TEST_F(blob, a_section_of_exactly_the_limit_is_read)
-{
-	uint8_t *big = calloc(1, STATE_SECTION_MAX);
-	struct state_writer w;
-	struct state_reader r;
-
-	ASSERT_NE(NULL, big);
-	big[STATE_SECTION_MAX - 1] = 0xa5;
-	state_writer_init(&w);
-	state_write_header(&w, DEV_TYPE, 0);
-	state_write_section(&w, 1, 0, big, STATE_SECTION_MAX);
-	ASSERT_EQ(0, state_write_trailer(&w));
-	ASSERT_EQ(0, state_reader_init(&r, DEV_TYPE, accept_all, NULL));
-	EXPECT_EQ(STATE_OK, state_reader_feed(&r, w.buf, w.len));
-	EXPECT_EQ(STATE_OK, state_reader_finish(&r));
-	state_reader_fini(&r);
-	state_writer_fini(&w);
-	free(big);
-}
-
-TEST(a_stream_longer_than_the_total_limit_is_refused)
-{
-	uint8_t *chunk = calloc(1, STATE_SECTION_HDR_SIZE + STATE_SECTION_MAX);
-	struct state_writer w;
-	struct state_reader r;
-	int ret = STATE_OK;
-	int n = 0;
-
-	ASSERT_NE(NULL, chunk);
-	state_writer_init(&w);
-	state_write_header(&w, DEV_TYPE, 0);
-	ASSERT_EQ(0, state_reader_init(&r, DEV_TYPE, accept_all, NULL));
-	EXPECT_EQ(STATE_OK, state_reader_feed(&r, w.buf, w.len));
-	put_raw_section(chunk, 1, 0, STATE_SECTION_MAX);
-	while (ret == STATE_OK && n < 100) {
-		ret = state_reader_feed(&r, chunk, STATE_SECTION_HDR_SIZE + STATE_SECTION_MAX);
-		n++;
-	}
-	EXPECT_EQ(STATE_E_LENGTH, ret);
-	/* 63 sections of 1 MiB and a trailer fit in 64 MiB; a 64th does not. */
-	EXPECT_EQ(64, n);
-	state_reader_fini(&r);
-	state_writer_fini(&w);
-	free(chunk);
 }
 
 TEST(the_writer_refuses_what_a_reader_would_refuse)
@@ -454,44 +167,46 @@ static void write_with_extra(struct state_writer *w, const uint8_t *payloads, ui
 {
 	state_write_header(w, DEV_TYPE, 7);
 	state_write_section(w, type, flags, "extra", 5);
-	for (int i = 0; i < 4; i++) {
-		state_write_section(w, i + 1, sample_flags[i], payloads, sample_len[i]);
-		payloads += sample_len[i];
-	}
+	write_sample_sections(w, payloads);
 	state_write_trailer(w);
+}
+
+/*
+ * Rewrites the fixture's blob with an extra section of @type/@flags and reads
+ * it in pieces of @piece bytes: STATE_OK must deliver the sample as if the
+ * extra section were not there, anything else must deliver nothing.
+ */
+static void read_with_extra(struct __test_metadata *_metadata, FIXTURE_DATA(blob) *self,
+			    uint16_t type, uint16_t flags, size_t piece, int expected)
+{
+	state_writer_fini(&self->w);
+	write_with_extra(&self->w, self->payloads, type, flags);
+	ASSERT_EQ(0, self->w.err);
+	EXPECT_EQ(expected, read_blob(self->w.buf, self->w.len, piece, 0, &self->rc, DEV_TYPE));
+	if (expected == STATE_OK)
+		sample_delivered(_metadata, self);
+	else
+		EXPECT_EQ(0, self->rc.n);
 }
 
 TEST_F(blob, an_unknown_optional_section_is_skipped)
 {
-	state_writer_fini(&self->w);
-	write_with_extra(&self->w, self->payloads, 99, STATE_SECTION_OPTIONAL);
-	ASSERT_EQ(0, self->w.err);
-	EXPECT_EQ(STATE_OK, read_blob(self->w.buf, self->w.len, 1, 0, &self->rc, DEV_TYPE));
-	sample_delivered(_metadata, self);
+	read_with_extra(_metadata, self, 99, STATE_SECTION_OPTIONAL, 1, STATE_OK);
 }
 
 TEST_F(blob, an_unknown_mandatory_section_is_rejected)
 {
-	state_writer_fini(&self->w);
-	write_with_extra(&self->w, self->payloads, 99, 0);
-	EXPECT_EQ(STATE_E_SECTION, read_blob(self->w.buf, self->w.len, 0, 0, &self->rc, DEV_TYPE));
-	EXPECT_EQ(0, self->rc.n);
+	read_with_extra(_metadata, self, 99, 0, 0, STATE_E_SECTION);
 }
 
 TEST_F(blob, an_optional_section_with_unknown_flags_is_skipped_unseen)
 {
-	state_writer_fini(&self->w);
-	write_with_extra(&self->w, self->payloads, 1, STATE_SECTION_OPTIONAL | 0x8000);
-	EXPECT_EQ(STATE_OK, read_blob(self->w.buf, self->w.len, 0, 0, &self->rc, DEV_TYPE));
-	sample_delivered(_metadata, self);
+	read_with_extra(_metadata, self, 1, STATE_SECTION_OPTIONAL | 0x8000, 0, STATE_OK);
 }
 
 TEST_F(blob, a_mandatory_section_with_unknown_flags_is_rejected)
 {
-	state_writer_fini(&self->w);
-	write_with_extra(&self->w, self->payloads, 1, 0x0002);
-	EXPECT_EQ(STATE_E_SECTION, read_blob(self->w.buf, self->w.len, 0, 0, &self->rc, DEV_TYPE));
-	EXPECT_EQ(0, self->rc.n);
+	read_with_extra(_metadata, self, 1, 0x0002, 0, STATE_E_SECTION);
 }
 
 TEST_F(blob, a_callback_error_stops_the_read_and_sticks)
@@ -515,29 +230,6 @@ TEST_F(blob, a_callback_returning_an_errno_is_reported_as_bad_content)
 	EXPECT_EQ(STATE_E_CONTENT, read_blob(self->w.buf, self->w.len, 0, 0, &self->rc, DEV_TYPE));
 	self->rc.fail_ret = STATE_E_MAX;
 	EXPECT_EQ(STATE_E_CONTENT, read_blob(self->w.buf, self->w.len, 0, 0, &self->rc, DEV_TYPE));
-}
-
-TEST_F(blob, a_trailer_of_another_length_is_refused)
-{
-	size_t t = self->w.len - STATE_SECTION_HDR_SIZE - STATE_TRAILER_PAYLOAD;
-
-	state_put_le32(self->w.buf + t + 4, 16);
-	EXPECT_EQ(STATE_E_LENGTH, read_blob(self->w.buf, self->w.len, 0, 0, &self->rc, DEV_TYPE));
-}
-
-TEST_F(blob, a_wrong_total_with_a_right_crc_is_refused)
-{
-	size_t t = self->w.len - STATE_TRAILER_PAYLOAD;
-
-	state_put_le64(self->w.buf + t, state_get_le64(self->w.buf + t) + 1);
-	EXPECT_EQ(STATE_E_CRC, read_blob(self->w.buf, self->w.len, 0, 0, &self->rc, DEV_TYPE));
-}
-
-TEST_F(blob, sections_reach_the_device_before_the_crc_is_checked)
-{
-	self->w.buf[self->w.len - 1] ^= 1;
-	EXPECT_EQ(STATE_E_CRC, read_blob(self->w.buf, self->w.len, 0, 0, &self->rc, DEV_TYPE));
-	EXPECT_EQ(4, self->rc.n);
 }
 
 /*
