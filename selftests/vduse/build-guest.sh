@@ -20,6 +20,7 @@ usage() { echo "usage: build-guest.sh KERNEL_DIR OUT.cpio.gz [EXTRA_FILES...]" >
 kdir=$1 out=$2
 shift 2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/../vm/initramfs-lib.sh"
 cache=${VBLKD_CACHE:-/var/cache/vblkd}
 busybox=${BUSYBOX:-/bin/busybox}
 modules=${VDUSE_MODULES:-vdpa vhost_iotlb vduse virtio_vdpa virtio_blk irqbypass vhost vhost_vdpa}
@@ -121,17 +122,8 @@ i=0
 for m in "${order[@]}"; do
 	p=${kpath[$m]}
 	dst=$root/modules/$(printf '%02d-%s.ko' "$i" "$m")
-	case "$p" in
-	*.xz) xz -dc "$p" > "$dst" ;;
-	*.zst) zstd -dcq "$p" > "$dst" ;;
-	*.gz) gzip -dc "$p" > "$dst" ;;
-	*) cp "$p" "$dst" ;;
-	esac
+	unpack_module "$p" "$dst"
 	i=$((i + 1))
 done
-(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -9n > "$tmp/out.cpio.gz"
-cp "$tmp/out.cpio.gz" "$out"
-if [ -d "$cache" ] && [ -w "$cache" ]; then
-	cp "$tmp/out.cpio.gz" "$cached.tmp.$$" && mv "$cached.tmp.$$" "$cached" || rm -f "$cached.tmp.$$"
-fi
+pack_initramfs "$root" "$tmp" "$out" "$cache" "$cached"
 echo "build-guest: $out ($(du -k "$out" | cut -f1) KiB, modules: ${order[*]})"

@@ -9,6 +9,7 @@ set -euo pipefail
 
 out=${1:?usage: build-initramfs.sh OUT.cpio.gz}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/initramfs-lib.sh"
 cache=${VBLKD_CACHE:-/var/cache/vblkd}
 kdir=${VBLKD_KERNEL_DIR:-$cache/kernel-6.12}
 busybox=${BUSYBOX:-/bin/busybox}
@@ -50,16 +51,7 @@ i=0
 for p in "${modpaths[@]}"; do
 	base=$(basename "$p")
 	name=$(printf '%02d-%s.ko' "$i" "${base%%.ko*}")
-	case "$p" in
-	*.xz) xz -dc "$p" > "$root/modules/$name" ;;
-	*.zst) zstd -dcq "$p" > "$root/modules/$name" ;;
-	*.gz) gzip -dc "$p" > "$root/modules/$name" ;;
-	*) cp "$p" "$root/modules/$name" ;;
-	esac
+	unpack_module "$p" "$root/modules/$name"
 	i=$((i + 1))
 done
-(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -9n > "$tmp/out.cpio.gz"
-cp "$tmp/out.cpio.gz" "$out"
-if [ -d "$cache" ] && [ -w "$cache" ]; then
-	cp "$tmp/out.cpio.gz" "$cached.tmp.$$" && mv "$cached.tmp.$$" "$cached" || rm -f "$cached.tmp.$$"
-fi
+pack_initramfs "$root" "$tmp" "$out" "$cache" "$cached"

@@ -229,6 +229,17 @@ guest_result() {
 	grep -a -m1 '^VBTEST-RESULT: ' "$1" | tr -d '\r' | sed 's/^VBTEST-RESULT: //' || true
 }
 
+# await_result SERIAL_LOG SECS PID: the guest's result ("PASS", "FAIL ..."),
+# or "no result" when none came in SECS seconds or QEMU PID died first.
+await_result() {
+	# wait_log's own notes go to stderr: stdout is the result.
+	if wait_log "$1" '^VBTEST-RESULT: ' "$2" "$3" >&2; then
+		guest_result "$1"
+	else
+		echo "no result"
+	fi
+}
+
 # progress SERIAL_LOG: number of the last completed loop iteration (0 if none).
 progress() {
 	local n
@@ -362,15 +373,11 @@ migrate_finish() {
 
 	# Stop the loop; PASS on the destination.
 	request_stop "$T/disk.img"
-	if wait_log "$T/dst-serial.log" '^VBTEST-RESULT: ' 90 "$dst_qemu"; then
-		res=$(guest_result "$T/dst-serial.log")
-		if [ "$res" = PASS ]; then
-			tap_ok "guest loop finished with PASS on the destination ($((SECONDS - MIG_T0)) s after migrate)"
-		else
-			tap_fail "guest loop on the destination: $res"
-		fi
+	res=$(await_result "$T/dst-serial.log" 90 "$dst_qemu")
+	if [ "$res" = PASS ]; then
+		tap_ok "guest loop finished with PASS on the destination ($((SECONDS - MIG_T0)) s after migrate)"
 	else
-		tap_fail "guest loop on the destination: no result"
+		tap_fail "guest loop on the destination: $res"
 	fi
 	wait_gone "$dst_qemu" 30 || true
 

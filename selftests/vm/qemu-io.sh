@@ -13,15 +13,11 @@ start_backend be "$T/vhost.sock" "$T/disk.img" "$T/backend.log" 1 ||
 	bail "back-end did not come up"
 start_qemu "$T/vhost.sock" "$T/serial.log" "$T/qmp.sock" "vbtest=write16"
 t0=$SECONDS
-if wait_log "$T/serial.log" '^VBTEST-RESULT: ' 150 "$QEMU_PID"; then
-	res=$(guest_result "$T/serial.log")
-	if [ "$res" = PASS ]; then
-		tap_ok "guest O_DIRECT write/read-back of 16 MiB ($((SECONDS - t0)) s)"
-	else
-		tap_fail "guest O_DIRECT write/read-back of 16 MiB: $res"
-	fi
+res=$(await_result "$T/serial.log" 150 "$QEMU_PID")
+if [ "$res" = PASS ]; then
+	tap_ok "guest O_DIRECT write/read-back of 16 MiB ($((SECONDS - t0)) s)"
 else
-	tap_fail "guest O_DIRECT write/read-back of 16 MiB: no result"
+	tap_fail "guest O_DIRECT write/read-back of 16 MiB: $res"
 fi
 wait_gone "$QEMU_PID" 30 || true
 pattern 1 0 32768 > "$T/expected"

@@ -15,16 +15,12 @@ start_backend be "$T/vhost.sock" "$T/disk.img" "$T/backend.log" 2 ||
 	bail "back-end did not come up"
 SMP=2 NUM_QUEUES=2 start_qemu "$T/vhost.sock" "$T/serial.log" "$T/qmp.sock" "vbtest=mq"
 t0=$SECONDS
-if wait_log "$T/serial.log" '^VBTEST-RESULT: ' 150 "$QEMU_PID"; then
-	res=$(guest_result "$T/serial.log")
-	if [ "$res" = PASS ]; then
-		tap_ok "guest two parallel O_DIRECT writers on 2 queues ($((SECONDS - t0)) s)"
-		grep -a '^VBTEST-\(DISK\|QUEUE\)' "$T/serial.log" | tr -d '\r' | sed 's/^/# /' || true
-	else
-		tap_fail "guest two parallel O_DIRECT writers on 2 queues: $res"
-	fi
+res=$(await_result "$T/serial.log" 150 "$QEMU_PID")
+if [ "$res" = PASS ]; then
+	tap_ok "guest two parallel O_DIRECT writers on 2 queues ($((SECONDS - t0)) s)"
+	grep -a '^VBTEST-\(DISK\|QUEUE\)' "$T/serial.log" | tr -d '\r' | sed 's/^/# /' || true
 else
-	tap_fail "guest two parallel O_DIRECT writers on 2 queues: no result"
+	tap_fail "guest two parallel O_DIRECT writers on 2 queues: $res"
 fi
 wait_gone "$QEMU_PID" 30 || true
 { pattern 2 0 16384; pattern 3 16384 16384; } > "$T/expected"

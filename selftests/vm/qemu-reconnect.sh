@@ -59,15 +59,11 @@ else
 fi
 
 request_stop "$T/disk.img"
-if wait_log "$T/serial.log" '^VBTEST-RESULT: ' 60 "$qemu"; then
-	res=$(guest_result "$T/serial.log")
-	if [ "$res" = PASS ]; then
-		tap_ok "guest saw no I/O error or mismatch (PASS)"
-	else
-		tap_fail "guest result: $res"
-	fi
+res=$(await_result "$T/serial.log" 60 "$qemu")
+if [ "$res" = PASS ]; then
+	tap_ok "guest saw no I/O error or mismatch (PASS)"
 else
-	tap_fail "guest result: none"
+	tap_fail "guest result: $res"
 fi
 wait_gone "$qemu" 30 || kill_wait "$qemu"
 iters=$(grep -a '^VBTEST-ITERS: ' "$T/serial.log" | tr -d '\r' | awk '{print $2}' || true)
