@@ -33,11 +33,16 @@ static void region_unmap(struct vb_mem_region *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static unsigned int nregions(const struct vb_mem *mem)
+{
+	return __atomic_load_n(&mem->nregions, __ATOMIC_ACQUIRE);
+}
+
 void vb_mem_clear(struct vb_mem *mem)
 {
 	for (unsigned int i = 0; i < mem->nregions; i++)
 		region_unmap(&mem->regions[i]);
-	mem->nregions = 0;
+	__atomic_store_n(&mem->nregions, 0, __ATOMIC_RELEASE);
 }
 
 static int ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
@@ -48,7 +53,8 @@ static int ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 int vb_mem_add_take_fd(struct vb_mem *mem, uint64_t gpa, uint64_t size, uint64_t uva,
 		       uint64_t mmap_offset, int fd)
 {
-	struct vb_mem_region *r;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t map_off, lead;
 	void *base;
 	int ret = 0;
 
@@ -70,22 +76,25 @@ int vb_mem_add_take_fd(struct vb_mem *mem, uint64_t gpa, uint64_t size, uint64_t
 	ret = vb_fd_covers(fd, mmap_offset, size);
 	if (ret)
 		goto out_close;
-	base = mmap(NULL, (size_t)(mmap_offset + size), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		    0);
+	/* From the page that holds the offset: a file's start may be far away. */
+	map_off = mmap_offset & ~(page - 1);
+	lead = mmap_offset - map_off;
+	base = mmap(NULL, (size_t)(lead + size), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		    (off_t)map_off);
 	if (base == MAP_FAILED) {
 		ret = -errno;
 		goto out_close;
 	}
-	r = &mem->regions[mem->nregions++];
-	*r = (struct vb_mem_region){
+	mem->regions[mem->nregions] = (struct vb_mem_region){
 		.gpa = gpa,
 		.size = size,
 		.uva = uva,
 		.mmap_offset = mmap_offset,
 		.mmap_base = base,
-		.mmap_len = (size_t)(mmap_offset + size),
-		.host = (uint8_t *)base + mmap_offset,
+		.mmap_len = (size_t)(lead + size),
+		.host = (uint8_t *)base + lead,
 	};
+	__atomic_store_n(&mem->nregions, mem->nregions + 1, __ATOMIC_RELEASE);
 out_close:
 	close(fd); /* the mapping keeps the memory alive */
 	return ret;
@@ -106,15 +115,50 @@ int vb_mem_remove(struct vb_mem *mem, uint64_t gpa, uint64_t size)
 	return -ENOENT;
 }
 
-static const struct vb_mem_region *find_gpa(const struct vb_mem *mem, uint64_t gpa)
+unsigned int vb_mem_remove_overlapping(struct vb_mem *mem, uint64_t gpa, uint64_t size)
 {
-	for (unsigned int i = 0; i < mem->nregions; i++) {
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < mem->nregions;) {
+		struct vb_mem_region *r = &mem->regions[i];
+
+		if (!ranges_overlap(gpa, size, r->gpa, r->size)) {
+			i++;
+			continue;
+		}
+		vb_mem_remove(mem, r->gpa, r->size);
+		n++;
+	}
+	return n;
+}
+
+static const struct vb_mem_region *lookup_gpa(const struct vb_mem *mem, uint64_t gpa)
+{
+	unsigned int n = nregions(mem);
+
+	for (unsigned int i = 0; i < n; i++) {
 		const struct vb_mem_region *r = &mem->regions[i];
 
 		if (gpa >= r->gpa && gpa - r->gpa < r->size)
 			return r;
 	}
 	return NULL;
+}
+
+bool vb_mem_covers(const struct vb_mem *mem, uint64_t gpa, uint64_t len)
+{
+	const struct vb_mem_region *r = lookup_gpa(mem, gpa);
+
+	return r && len <= r->size - (gpa - r->gpa);
+}
+
+static const struct vb_mem_region *find_gpa(const struct vb_mem *mem, uint64_t gpa)
+{
+	const struct vb_mem_region *r = lookup_gpa(mem, gpa);
+
+	if (!r && mem->miss && !mem->miss(mem->miss_opaque, gpa))
+		r = lookup_gpa(mem, gpa);
+	return r;
 }
 
 int vb_mem_gpa_to_iov(const struct vb_mem *mem, uint64_t gpa, uint64_t len, struct iovec *iov,
@@ -154,7 +198,9 @@ void *vb_mem_gpa_to_host(const struct vb_mem *mem, uint64_t gpa, uint64_t len)
 
 static const struct vb_mem_region *find_uva(const struct vb_mem *mem, uint64_t uva)
 {
-	for (unsigned int i = 0; i < mem->nregions; i++) {
+	unsigned int n = nregions(mem);
+
+	for (unsigned int i = 0; i < n; i++) {
 		const struct vb_mem_region *r = &mem->regions[i];
 
 		if (uva >= r->uva && uva - r->uva < r->size)

@@ -7,6 +7,7 @@
 #ifndef VB_MEM_H
 #define VB_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -24,8 +25,19 @@ struct vb_mem_region {
 };
 
 struct vb_mem {
+	/*
+	 * Published with release after the region is filled: a transport
+	 * that maps on demand (VDUSE's IOTLB) appends while rings run.
+	 * Removal happens only while every ring is stopped.
+	 */
 	unsigned int nregions;
 	struct vb_mem_region regions[VB_MEM_MAX_REGIONS];
+	/*
+	 * An address no region holds: the transport may map it (appending a
+	 * region) and return 0 so the lookup is retried once. NULL: -EFAULT.
+	 */
+	int (*miss)(void *opaque, uint64_t gpa);
+	void *miss_opaque;
 };
 
 /*
@@ -35,7 +47,11 @@ struct vb_mem {
 int vb_fd_covers(int fd, uint64_t offset, uint64_t size);
 
 void vb_mem_init(struct vb_mem *mem);
+/* Unmap every region; the miss hook stays. */
 void vb_mem_clear(struct vb_mem *mem);
+
+/* Unmap the regions that overlap [gpa, gpa + size). Return: how many. */
+unsigned int vb_mem_remove_overlapping(struct vb_mem *mem, uint64_t gpa, uint64_t size);
 
 /**
  * vb_mem_add_take_fd() - map a region; the fd is always consumed
@@ -55,6 +71,9 @@ int vb_mem_remove(struct vb_mem *mem, uint64_t gpa, uint64_t size);
  */
 int vb_mem_gpa_to_iov(const struct vb_mem *mem, uint64_t gpa, uint64_t len, struct iovec *iov,
 		      unsigned int max);
+
+/* Whether one region holds [gpa, gpa + len), without the miss hook. */
+bool vb_mem_covers(const struct vb_mem *mem, uint64_t gpa, uint64_t len);
 
 /* Host pointer for a range that must lie inside one region, or NULL. */
 void *vb_mem_gpa_to_host(const struct vb_mem *mem, uint64_t gpa, uint64_t len);

@@ -11,6 +11,8 @@
 #include "blk_dev.h"
 #include "log.h"
 #include "vblkd_args.h"
+#include "vdpa_nl.h"
+#include "vduse_dev.h"
 #include "vu_server.h"
 
 /* SIGTERM/SIGINT arrive on an fd; blocked before any thread exists, so workers never see them. */
@@ -42,6 +44,59 @@ static int probe_io_uring(void)
 	return 0;
 }
 
+/*
+ * VDUSE: serve /dev/vduse/NAME first (the driver probe that DEV_NEW runs
+ * talks to it synchronously), then join the vdpa bus; the control socket,
+ * when asked for, is the compatibility endpoint.
+ */
+static int run_vduse(const struct vblkd_args *args, struct blk_dev *blk, int stop_fd)
+{
+	struct vduse_dev_opts o = { .name = args->vduse, .state_dir = args->state_dir };
+	struct vduse_dev *v = calloc(1, sizeof(*v));
+	struct vu_dev vu;
+	int ret;
+
+	if (!v)
+		return -ENOMEM;
+	ret = vduse_dev_create(v, blk, &o);
+	if (ret)
+		goto out_free;
+	ret = vu_server_listen(&vu, blk, NULL, args->control_socket);
+	if (ret)
+		goto out_close;
+	vu.lock = &v->lock;
+	vu.ring_stop = vduse_dev_ring_stop;
+	vu.ring_start = vduse_dev_ring_start;
+	vu.ring_opaque = v;
+	ret = vduse_dev_serve(v);
+	if (ret)
+		goto out_server;
+	if (!args->no_vdpa_add) {
+		ret = vdpa_nl_dev_add("vduse", args->vduse);
+		if (ret == -EEXIST) {
+			vb_info("vduse %s: already on the vdpa bus", args->vduse);
+		} else if (ret) {
+			vb_err("vduse %s: adding it to the vdpa bus: %s", args->vduse,
+			       strerror(-ret));
+			goto out_server;
+		} else {
+			vb_info("vduse %s: on the vdpa bus", args->vduse);
+		}
+	}
+	ret = vu_server_run(&vu, stop_fd);
+	vb_info("stopping");
+	/* Removal resets the device through the message thread, still running here. */
+	if (vdpa_nl_dev_del(args->vduse) == 0)
+		vb_info("vduse %s: removed from the vdpa bus", args->vduse);
+out_server:
+	vu_server_close(&vu);
+out_close:
+	vduse_dev_close(v, true);
+out_free:
+	free(v);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct vblkd_args args;
@@ -71,6 +126,10 @@ int main(int argc, char **argv)
 		(unsigned long long)blk->limits.capacity, args.blk.num_queues,
 		args.blk.queue_size, args.blk.read_only ? ", read-only" : "",
 		args.blk.direct ? ", O_DIRECT" : "");
+	if (args.vduse) {
+		ret = run_vduse(&args, blk, stop_fd);
+		goto out_close;
+	}
 	ret = vu_server_listen(&vu, blk, args.vhost_user, args.control_socket);
 	if (ret)
 		goto out_close;

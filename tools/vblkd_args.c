@@ -9,16 +9,28 @@
 #include <string.h>
 
 #include "log.h"
+#include "vduse_abi.h"
 
 static const char usage[] =
 	"Usage: vblkd --vhost-user SOCKET --image FILE [OPTIONS]\n"
+	"       vblkd --vduse NAME --image FILE [OPTIONS]\n"
 	"\n"
 	"Serve FILE (a regular file or a block device) as a virtio-blk device to\n"
 	"a vhost-user front-end such as QEMU's vhost-user-blk-pci, on the UNIX\n"
-	"socket SOCKET (created with mode 0600; one front-end at a time).\n"
+	"socket SOCKET (created with mode 0600; one front-end at a time), or as\n"
+	"the kernel's VDUSE device NAME on the vdpa bus (virtio_vdpa makes it a\n"
+	"/dev/vdX, vhost_vdpa a /dev/vhost-vdpa-N for a VMM).\n"
 	"\n"
 	"Options:\n"
-	"  --vhost-user SOCKET        listen on SOCKET (required)\n"
+	"  --vhost-user SOCKET        listen on SOCKET\n"
+	"  --vduse NAME               create /dev/vduse/NAME (or re-attach to it when\n"
+	"                             a previous vblkd left it) and add it to the\n"
+	"                             vdpa bus; SIGTERM removes it\n"
+	"  --no-vdpa-add              with --vduse: leave adding the device to the\n"
+	"                             operator (vdpa dev add mgmtdev vduse name NAME)\n"
+	"  --state-dir DIR            with --vduse: keep the in-flight log in\n"
+	"                             DIR/NAME.inflight, so a vblkd restarted after a\n"
+	"                             crash resubmits the requests in flight\n"
 	"  --image FILE               disk image (required); not locked, so a\n"
 	"                             migration destination can open it too\n"
 	"  --image-id ID              identity of the disk, up to 256 bytes; a\n"
@@ -27,7 +39,9 @@ static const char usage[] =
 	"  --control-socket PATH      also listen on PATH (0600) for device-state\n"
 	"                             transfers (SET_DEVICE_STATE_FD,\n"
 	"                             CHECK_DEVICE_STATE) while a front-end holds\n"
-	"                             SOCKET; vblkctl talks to it\n"
+	"                             SOCKET; vblkctl talks to it. With --vduse it\n"
+	"                             also stops a ring (GET_VRING_BASE) and\n"
+	"                             restarts it (SET_VRING_ENABLE 1)\n"
 	"  --num-queues N             virtqueues, 1-%d (default 1)\n"
 	"  --queue-size N             largest ring size accepted, a power of two,\n"
 	"                             1-1024 (default 128, as QEMU's queue-size)\n"
@@ -43,8 +57,8 @@ static const char usage[] =
 	"  -h, --help                 show this help and exit\n"
 	"  -V, --version              show the version and exit\n"
 	"\n"
-	"SIGTERM or SIGINT stops the rings, flushes the image, removes SOCKET and\n"
-	"exits 0.\n";
+	"SIGTERM or SIGINT stops the rings, flushes the image, removes SOCKET (or\n"
+	"the VDUSE device) and exits 0.\n";
 
 static int parse_uint(const char *opt, const char *s, unsigned long min, unsigned long max,
 		      bool pow2, unsigned long *out)
@@ -68,6 +82,9 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "vhost-user", required_argument, NULL, 's' },
+		{ "vduse", required_argument, NULL, 'U' },
+		{ "no-vdpa-add", no_argument, NULL, 'N' },
+		{ "state-dir", required_argument, NULL, 'T' },
 		{ "image", required_argument, NULL, 'i' },
 		{ "image-id", required_argument, NULL, 'I' },
 		{ "control-socket", required_argument, NULL, 'c' },
@@ -97,6 +114,20 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 		switch (c) {
 		case 's':
 			a->vhost_user = optarg;
+			break;
+		case 'U':
+			if (!*optarg || strlen(optarg) >= VDUSE_NAME_MAX || strchr(optarg, '/')) {
+				fprintf(stderr, "vblkd: --vduse %s: a name of 1-%d bytes without '/'\n",
+					optarg, VDUSE_NAME_MAX - 1);
+				return -EINVAL;
+			}
+			a->vduse = optarg;
+			break;
+		case 'N':
+			a->no_vdpa_add = true;
+			break;
+		case 'T':
+			a->state_dir = optarg;
 			break;
 		case 'i':
 			a->blk.image = optarg;
@@ -170,9 +201,13 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 			argv[optind]);
 		return -EINVAL;
 	}
-	if (!a->vhost_user || !a->blk.image) {
-		fprintf(stderr, "vblkd: --vhost-user and --image are required\n"
+	if (!a->vhost_user == !a->vduse || !a->blk.image) {
+		fprintf(stderr, "vblkd: --image and one of --vhost-user or --vduse are required\n"
 				"Try 'vblkd --help'.\n");
+		return -EINVAL;
+	}
+	if (!a->vduse && (a->no_vdpa_add || a->state_dir)) {
+		fprintf(stderr, "vblkd: --no-vdpa-add and --state-dir go with --vduse\n");
 		return -EINVAL;
 	}
 	return 0;

@@ -2,11 +2,16 @@
 #ifndef VB_VBLKD_ARGS_H
 #define VB_VBLKD_ARGS_H
 
+#include <stdbool.h>
+
 #include "blk_dev.h"
 
 struct vblkd_args {
 	const char *vhost_user;
 	const char *control_socket;
+	const char *vduse; /* device name */
+	const char *state_dir;
+	bool no_vdpa_add;
 	struct blk_opts blk;
 	int log_level;
 };

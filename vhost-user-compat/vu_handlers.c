@@ -284,6 +284,16 @@ int vu_get_vring_base(struct vu_dev *d, struct vu_msg *m)
 
 	if (!q)
 		return -EINVAL;
+	if (d->cur->control) {
+		uint16_t base;
+		int ret = d->ring_stop(d->ring_opaque, q->index, &base);
+
+		if (ret)
+			return ret;
+		m->payload.state.num = base;
+		m->hdr.size = sizeof(m->payload.state);
+		return VU_REPLY;
+	}
 	/* Completes what is in flight, then the ring stays stopped until a new kick fd. */
 	m->payload.state.num = blk_queue_stop(q);
 	m->hdr.size = sizeof(m->payload.state);
@@ -399,6 +409,12 @@ int vu_set_vring_enable(struct vu_dev *d, struct vu_msg *m)
 
 	if (!q || m->payload.state.num > 1)
 		return -EINVAL;
+	if (d->cur->control) {
+		uint16_t base;
+
+		return m->payload.state.num ? d->ring_start(d->ring_opaque, q->index)
+					    : d->ring_stop(d->ring_opaque, q->index, &base);
+	}
 	blk_queue_set_enabled(q, m->payload.state.num);
 	return 0;
 }

@@ -62,7 +62,9 @@ int vu_dispatch(struct vu_dev *d, struct vu_conn *c, struct vu_msg *m)
 	if (!ret && (!h || !h->fn)) {
 		vb_err("front-end sent %s (%u), which vblkd does not implement", name, req);
 		ret = -EOPNOTSUPP;
-	} else if (!ret && c->control && !control_serves[req]) {
+	} else if (!ret && c->control && !control_serves[req] &&
+		   !(d->ring_stop && (req == VHOST_USER_GET_VRING_BASE ||
+				      req == VHOST_USER_SET_VRING_ENABLE))) {
 		vb_err("control socket client sent %s (%u), which only the front-end socket serves",
 		       name, req);
 		ret = -EOPNOTSUPP;
@@ -197,7 +199,7 @@ int vu_server_listen(struct vu_dev *d, struct blk_dev *blk, const char *path,
 	d->ctl.listen_fd = d->ctl.fd = -1;
 	d->xfer.fd = d->xfer.abort_fd = -1;
 	d->last_result = STATE_E_INCOMPLETE;
-	ret = conn_listen(&d->fe, path, false);
+	ret = path ? conn_listen(&d->fe, path, false) : 0;
 	if (ret || !ctl_path)
 		return ret;
 	ret = conn_listen(&d->ctl, ctl_path, true);
@@ -232,8 +234,13 @@ static void conn_serve(struct vu_dev *d, struct vu_conn *c)
 		return;
 	}
 	ret = vu_msg_recv(c->fd, &msg);
-	if (!ret)
+	if (!ret) {
+		if (d->lock)
+			pthread_mutex_lock(d->lock);
 		ret = vu_dispatch(d, c, &msg);
+		if (d->lock)
+			pthread_mutex_unlock(d->lock);
+	}
 	if (ret) {
 		if (ret != -ECONNRESET)
 			vb_err("dropping the %s: %s", c->control ? "control client" : "front-end",

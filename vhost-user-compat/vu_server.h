@@ -57,6 +57,17 @@ struct vu_dev {
 	struct vu_inflight_shm inflight;
 	struct vu_transfer xfer;
 	int last_result; /* what CHECK_DEVICE_STATE reports when no transfer runs */
+
+	/*
+	 * Set when another transport owns the rings (VDUSE): the control
+	 * socket then also serves GET_VRING_BASE (stop a ring, reply with its
+	 * index) and SET_VRING_ENABLE (1 restarts a ring stopped that way).
+	 */
+	int (*ring_stop)(void *opaque, unsigned int index, uint16_t *base);
+	int (*ring_start)(void *opaque, unsigned int index);
+	void *ring_opaque;
+	/* Held around each message when another thread also drives the device. */
+	pthread_mutex_t *lock;
 };
 
 /* Feature bits offered to a front-end: the device's and the transport's. */
@@ -65,7 +76,7 @@ uint64_t vu_offered_features(const struct vu_dev *d);
 /* Handlers return this when they filled msg as the reply to send. */
 #define VU_REPLY 1
 
-/* ctl_path may be NULL (no control socket). */
+/* path (the front-end socket) and ctl_path (the control socket) may each be NULL. */
 int vu_server_listen(struct vu_dev *d, struct blk_dev *blk, const char *path,
 		     const char *ctl_path);
 /* Serve until stop_fd is readable. Return: 0 or -errno. */

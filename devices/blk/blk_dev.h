@@ -44,6 +44,12 @@ struct blk_dev {
 	uint64_t counter_base[BLK_CNT_MAX]; /* from stopped queues and loaded state */
 	struct vb_mem mem;
 	struct vb_dirty_log log;
+	/*
+	 * Interrupts of a transport without call eventfds (VDUSE): called
+	 * from the queue's worker for a queue that has no call fd.
+	 */
+	void (*notify)(void *opaque, unsigned int queue);
+	void *notify_opaque;
 	struct blk_queue queues[BLK_MAX_QUEUES];
 };
 

@@ -82,8 +82,16 @@ static int arm_read(struct blk_queue *q, int fd, uint64_t *buf, uint64_t tag)
 
 static void notify(struct blk_queue *q)
 {
-	if (q->call_fd >= 0 && vb_vq_should_notify(&q->vq))
+	struct blk_dev *dev = q->dev;
+
+	if (q->call_fd < 0 && !dev->notify)
+		return;
+	if (!vb_vq_should_notify(&q->vq))
+		return;
+	if (q->call_fd >= 0)
 		eventfd_write(q->call_fd, 1);
+	else
+		dev->notify(dev->notify_opaque, q->index);
 }
 
 static void fail_queue(struct blk_queue *q)
@@ -404,6 +412,10 @@ int blk_queue_start(struct blk_queue *q)
 	q->vq.indirect = dev->features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
 	q->vq.log = dev->log.bitmap && (dev->features & (1ull << 26)) ? &dev->log : NULL;
 	q->vq.used_idx = __atomic_load_n(&q->vq.used->idx, __ATOMIC_ACQUIRE);
+	if (q->avail_from_used) {
+		q->vq.last_avail_idx = q->vq.used_idx;
+		q->avail_from_used = false;
+	}
 	q->vq.signalled_used_valid = false;
 	q->notified_used = q->vq.used_idx;
 	q->vq.inflight = q->inflight_region;

@@ -53,6 +53,8 @@ struct blk_queue {
 	/* Heads a loaded state says are in flight: submitted first at start. */
 	uint16_t carried[VB_VQ_MAX_SIZE];
 	uint16_t ncarried;
+	/* Start at the used index: nothing else says where a dead back-end got to. */
+	bool avail_from_used;
 
 	bool started;
 	atomic_bool enabled;

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * IOVA mappings of a VDUSE device. The kernel's IOTLB holds (range, file,
+ * offset) entries; VDUSE_IOTLB_GET_FD hands out the file of the first entry
+ * that overlaps a range. Each entry becomes one guest memory region whose
+ * guest-physical and front-end addresses are both the IOVA, so the core
+ * translates descriptor and ring addresses alike.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "vduse_dev.h"
+
+/* Map the first entry overlapping [start, last]. Return: 1 mapped, 0 none, -errno. */
+static int map_first(struct vduse_dev *v, uint64_t start, uint64_t last, uint64_t *end)
+{
+	struct vduse_iotlb_entry e = { .start = start, .last = last };
+	struct vb_mem *mem = &v->blk->mem;
+	int fd, ret;
+
+	fd = ioctl(v->fd, VDUSE_IOTLB_GET_FD, &e);
+	if (fd < 0)
+		return errno == EINVAL ? 0 : -errno;
+	*end = e.last;
+	if (e.last < e.start || e.last < start || e.start > last) {
+		close(fd);
+		vb_err("vduse %s: IOTLB entry [0x%llx, 0x%llx] is not what was asked for", v->name,
+		       (unsigned long long)e.start, (unsigned long long)e.last);
+		return -EIO;
+	}
+	if (vb_mem_covers(mem, e.start, e.last - e.start + 1)) {
+		close(fd); /* already mapped */
+		return 1;
+	}
+	/* A stale mapping that overlaps a new entry goes first. */
+	vb_mem_remove_overlapping(mem, e.start, e.last - e.start + 1);
+	ret = vb_mem_add_take_fd(mem, e.start, e.last - e.start + 1, e.start, e.offset, fd);
+	if (ret) {
+		vb_err("vduse %s: cannot map IOVA [0x%llx, 0x%llx]: %s", v->name,
+		       (unsigned long long)e.start, (unsigned long long)e.last, strerror(-ret));
+		return ret;
+	}
+	vb_dbg("vduse %s: mapped IOVA [0x%llx, 0x%llx] perm %u", v->name,
+	       (unsigned long long)e.start, (unsigned long long)e.last, e.perm);
+	return 1;
+}
+
+int vduse_iotlb_map_all(struct vduse_dev *v)
+{
+	uint64_t start = 0, end;
+	int ret = 0;
+
+	pthread_mutex_lock(&v->iotlb_lock);
+	for (;;) {
+		ret = map_first(v, start, UINT64_MAX, &end);
+		if (ret <= 0 || end == UINT64_MAX)
+			break;
+		start = end + 1;
+	}
+	pthread_mutex_unlock(&v->iotlb_lock);
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * The workers' miss path: virtio_vdpa's bounce area enters the IOTLB only
+ * when the driver maps its first buffer, after DRIVER_OK, and no request
+ * tells us so. Appending a region is safe while rings run (see vb_mem).
+ */
+int vduse_iotlb_miss(void *opaque, uint64_t iova)
+{
+	struct vduse_dev *v = opaque;
+	uint64_t end;
+	int ret;
+
+	pthread_mutex_lock(&v->iotlb_lock);
+	if (vb_mem_covers(&v->blk->mem, iova, 1))
+		ret = 1;
+	else
+		ret = map_first(v, iova, iova, &end);
+	pthread_mutex_unlock(&v->iotlb_lock);
+	if (!ret)
+		vb_err_rl("vduse %s: IOVA 0x%llx is not mapped", v->name, (unsigned long long)iova);
+	return ret == 1 ? 0 : -EFAULT;
+}
+
+void vduse_iotlb_drop(struct vduse_dev *v, uint64_t start, uint64_t last)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&v->iotlb_lock);
+	/* [0, UINT64_MAX] has no 64-bit size: its last byte is never mapped. */
+	n = vb_mem_remove_overlapping(&v->blk->mem, start,
+				      last - start + 1 ? last - start + 1 : UINT64_MAX);
+	pthread_mutex_unlock(&v->iotlb_lock);
+	vb_dbg("vduse %s: IOTLB update [0x%llx, 0x%llx]: dropped %u mapping(s)", v->name,
+	       (unsigned long long)start, (unsigned long long)last, n);
+}
