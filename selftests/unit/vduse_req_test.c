@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Kernel requests to the VDUSE transport, without a kernel: hostile
+ * indices and types get VDUSE_REQ_RESULT_FAILED, never a crash; answers
+ * carry the request id; positions come from the rings.
+ */
+#include "kselftest_harness.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+#include <linux/virtio_config.h>
+
+#include "blk_dev.h"
+#include "log.h"
+#include "vduse_dev.h"
+
+FIXTURE(vreq) {
+	char image[64];
+	struct blk_dev *blk;
+	struct vduse_dev v;
+	struct vduse_dev_request req;
+	struct vduse_dev_response resp;
+};
+
+FIXTURE_SETUP(vreq)
+{
+	struct blk_opts o = { .num_queues = 2, .queue_size = 64, .logical_block_size = 512 };
+	int fd;
+
+	vb_log_level = VB_LOG_ERR - 1; /* the failures below are expected */
+	strcpy(self->image, "/tmp/vduse-req-XXXXXX");
+	fd = mkstemp(self->image);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, ftruncate(fd, 1 << 20));
+	close(fd);
+	o.image = self->image;
+	self->blk = calloc(1, sizeof(*self->blk));
+	ASSERT_NE(NULL, self->blk);
+	ASSERT_EQ(0, blk_dev_open(self->blk, &o));
+	memset(&self->v, 0, sizeof(self->v));
+	self->v.blk = self->blk;
+	self->v.fd = self->v.ctl_fd = self->v.stop_fd = -1; /* every ioctl fails: EBADF */
+	strcpy(self->v.name, "unit");
+	pthread_mutex_init(&self->v.iotlb_lock, NULL);
+	memset(&self->req, 0, sizeof(self->req));
+	self->req.request_id = 0x1234;
+}
+
+FIXTURE_TEARDOWN(vreq)
+{
+	blk_dev_close(self->blk);
+	free(self->blk);
+	unlink(self->image);
+}
+
+static void handle(struct vduse_dev *v, struct vduse_dev_request *req,
+		   struct vduse_dev_response *resp)
+{
+	memset(resp, 0xa5, sizeof(*resp));
+	vduse_dev_handle(v, req, resp);
+}
+
+TEST_F(vreq, vq_state_reports_position)
+{
+	self->blk->queues[1].vq.last_avail_idx = 777;
+	self->req.type = VDUSE_GET_VQ_STATE;
+	self->req.vq_state.index = 1;
+	handle(&self->v, &self->req, &self->resp);
+	EXPECT_EQ(0x1234, self->resp.request_id);
+	EXPECT_EQ(VDUSE_REQ_RESULT_OK, self->resp.result);
+	EXPECT_EQ(1, self->resp.vq_state.index);
+	EXPECT_EQ(777, self->resp.vq_state.split.avail_index);
+}
+
+TEST_F(vreq, vq_state_bad_index)
+{
+	uint32_t bad[] = { 2, 16, 1024, 0xffffffff };
+
+	self->req.type = VDUSE_GET_VQ_STATE;
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		self->req.vq_state.index = bad[i];
+		handle(&self->v, &self->req, &self->resp);
+		EXPECT_EQ(VDUSE_REQ_RESULT_FAILED, self->resp.result);
+		EXPECT_EQ(0x1234, self->resp.request_id);
+	}
+}
+
+TEST_F(vreq, unknown_types_fail)
+{
+	uint32_t types[] = { 6, 7, 100, 0xffffffff };
+
+	for (unsigned int i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		self->req.type = types[i];
+		handle(&self->v, &self->req, &self->resp);
+		EXPECT_EQ(VDUSE_REQ_RESULT_FAILED, self->resp.result);
+	}
+}
+
+TEST_F(vreq, vq_ready_bad_index)
+{
+	struct vb_vduse_vq_ready r = { .num = 2, .ready = 1 };
+
+	self->req.type = VB_VDUSE_SET_VQ_READY;
+	memcpy(&self->req.vq_state, &r, sizeof(r));
+	handle(&self->v, &self->req, &self->resp);
+	EXPECT_EQ(VDUSE_REQ_RESULT_FAILED, self->resp.result);
+	r.num = 0xffffffff;
+	memcpy(&self->req.vq_state, &r, sizeof(r));
+	handle(&self->v, &self->req, &self->resp);
+	EXPECT_EQ(VDUSE_REQ_RESULT_FAILED, self->resp.result);
+	/* A valid ring before DRIVER_OK is only recorded. */
+	r.num = 1;
+	memcpy(&self->req.vq_state, &r, sizeof(r));
+	handle(&self->v, &self->req, &self->resp);
+	EXPECT_EQ(VDUSE_REQ_RESULT_OK, self->resp.result);
+	EXPECT_TRUE(self->v.ready[1]);
+}
+
+TEST_F(vreq, group_asid_only_zero)
+{
+	uint32_t ga[2] = { 0, 0 };
+
+	self->req.type = VB_VDUSE_SET_VQ_GROUP_ASID;
+	memcpy(&self->req.vq_state, ga, sizeof(ga));
+	handle(&self->v, &self->req, &self->resp);
+	EXPECT_EQ(VDUSE_REQ_RESULT_OK, self->resp.result);
+	ga[1] = 1;
+	memcpy(&self->req.vq_state, ga, sizeof(ga));
+	handle(&self->v, &self->req, &self->resp);
+	EXPECT_EQ(VDUSE_REQ_RESULT_FAILED, self->resp.result);
+}
+
+/* A status walk whose DRIVER_OK cannot reach the kernel: no crash, reset works. */
+TEST_F(vreq, status_walk_and_reset)
+{
+	uint8_t walk[] = { VIRTIO_CONFIG_S_ACKNOWLEDGE, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+			   VIRTIO_CONFIG_S_DRIVER, 0x0b, 0x0f, 0 };
+
+	self->req.type = VDUSE_SET_STATUS;
+	for (unsigned int i = 0; i < sizeof(walk); i++) {
+		self->req.s.status = walk[i];
+		handle(&self->v, &self->req, &self->resp);
+		EXPECT_EQ(VDUSE_REQ_RESULT_OK, self->resp.result);
+		EXPECT_EQ(walk[i], self->blk->driver_status);
+	}
+	EXPECT_TRUE(blk_dev_suspended(self->blk));
+}
+
+/* A reset before anything ran keeps positions a state load put there. */
+TEST_F(vreq, reset_before_run_keeps_loaded_position)
+{
+	self->blk->queues[0].vq.last_avail_idx = 42;
+	self->req.type = VDUSE_SET_STATUS;
+	self->req.s.status = 0;
+	handle(&self->v, &self->req, &self->resp);
+	EXPECT_EQ(VDUSE_REQ_RESULT_OK, self->resp.result);
+	EXPECT_EQ(42, self->blk->queues[0].vq.last_avail_idx);
+}
+
+TEST_F(vreq, iotlb_update_ranges)
+{
+	self->req.type = VDUSE_UPDATE_IOTLB;
+	self->req.iova.start = 0x2000;
+	self->req.iova.last = 0x1000; /* empty: logged, still answered */
+	handle(&self->v, &self->req, &self->resp);
+	EXPECT_EQ(0x1234, self->resp.request_id);
+	self->req.iova.start = 0;
+	self->req.iova.last = UINT64_MAX;
+	handle(&self->v, &self->req, &self->resp);
+	EXPECT_EQ(VDUSE_REQ_RESULT_OK, self->resp.result);
+}
+
+TEST_F(vreq, suspend_holds_rings)
+{
+	self->req.type = VB_VDUSE_SUSPEND;
+	handle(&self->v, &self->req, &self->resp);
+	EXPECT_EQ(VDUSE_REQ_RESULT_OK, self->resp.result);
+	EXPECT_TRUE(self->v.suspended);
+	EXPECT_TRUE(blk_dev_suspended(self->blk));
+}
+
+TEST_HARNESS_MAIN
