@@ -185,6 +185,7 @@ static void driver_ok(struct vduse_dev *v)
 		return;
 	}
 	v->blk->features = features;
+	v->blk->driver_status = v->status;
 	if (vduse_iotlb_map_all(v))
 		vb_warn("vduse %s: mapping the IOTLB failed; trying again on first use", v->name);
 	for (unsigned int i = 0; i < v->blk->opts.num_queues; i++)
@@ -214,6 +215,7 @@ static void dev_reset(struct vduse_dev *v)
 	pthread_mutex_lock(&v->iotlb_lock);
 	vb_mem_clear(&blk->mem); /* a ring may move */
 	pthread_mutex_unlock(&v->iotlb_lock);
+	v->status = 0;
 	v->ran = false;
 	v->suspended = false;
 	v->reattached = false;
@@ -224,16 +226,20 @@ static void dev_reset(struct vduse_dev *v)
 	vb_info("vduse %s: reset", v->name);
 }
 
+/*
+ * Transitions follow v->status, not blk->driver_status, which a loaded state
+ * overwrites with the source's.
+ */
 static int set_status(struct vduse_dev *v, uint8_t status)
 {
-	uint8_t old = v->blk->driver_status;
+	uint8_t old = v->status;
 
 	vb_dbg("vduse %s: status 0x%x -> 0x%x", v->name, old, status);
 	if (!status) {
 		dev_reset(v);
 		return 0;
 	}
-	v->blk->driver_status = status;
+	v->status = v->blk->driver_status = status;
 	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK))
 		driver_ok(v);
 	vduse_log_record(v);
@@ -266,7 +272,7 @@ static int set_vq_ready(struct vduse_dev *v, const struct vb_vduse_vq_ready *r)
 		blk_queue_stop(&v->blk->queues[r->num]);
 		return 0;
 	}
-	if (!(v->blk->driver_status & VIRTIO_CONFIG_S_DRIVER_OK))
+	if (!(v->status & VIRTIO_CONFIG_S_DRIVER_OK))
 		return 0;
 	return queue_start(v, r->num);
 }
@@ -405,13 +411,11 @@ static void reattach(struct vduse_dev *v)
 	}
 	vb_info("vduse %s: re-attached to the existing device (driver status 0x%x)", v->name,
 		status);
-	if (status & VIRTIO_CONFIG_S_DRIVER_OK) {
-		v->blk->driver_status = status;
+	v->status = v->blk->driver_status = status;
+	if (status & VIRTIO_CONFIG_S_DRIVER_OK)
 		driver_ok(v);
-	} else {
-		v->blk->driver_status = status;
+	else
 		v->reattached = false;
-	}
 }
 
 int vduse_dev_create(struct vduse_dev *v, struct blk_dev *blk, const struct vduse_dev_opts *o)
@@ -542,7 +546,7 @@ int vduse_dev_ring_start(void *opaque, unsigned int index)
 		return 0;
 	v->held &= ~(1u << index);
 	vb_info("vduse %s: vq %u restarted (control socket)", v->name, index);
-	if (!(v->blk->driver_status & VIRTIO_CONFIG_S_DRIVER_OK))
+	if (!(v->status & VIRTIO_CONFIG_S_DRIVER_OK))
 		return 0;
 	return queue_start(v, index);
 }

@@ -40,6 +40,7 @@ struct vduse_dev {
 	int fd; /* /dev/vduse/NAME */
 	uint64_t api_version;
 	uint64_t vduse_features; /* negotiated VDUSE_F_* bits */
+	uint8_t status; /* as the driver last set it through the kernel */
 	bool reattached; /* the device outlived a previous vblkd */
 	bool suspended; /* VDUSE_SUSPEND: rings stay stopped until reset */
 	bool ran; /* reached DRIVER_OK since the last reset */

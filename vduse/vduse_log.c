@@ -103,7 +103,7 @@ void vduse_log_record(struct vduse_dev *v)
 	if (!v->log)
 		return;
 	v->log->features = v->blk->features;
-	v->log->driver_status = v->blk->driver_status;
+	v->log->driver_status = v->status;
 }
 
 void vduse_log_reset(struct vduse_dev *v)

@@ -142,6 +142,7 @@ TEST_F(vreq, status_walk_and_reset)
 		handle(&self->v, &self->req, &self->resp);
 		EXPECT_EQ(VDUSE_REQ_RESULT_OK, self->resp.result);
 		EXPECT_EQ(walk[i], self->blk->driver_status);
+		EXPECT_EQ(walk[i], self->v.status);
 	}
 	EXPECT_TRUE(blk_dev_suspended(self->blk));
 }
