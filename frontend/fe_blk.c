@@ -10,17 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/virtio_config.h>
-#include <linux/virtio_ring.h>
-
-#define FE_BLK_FEATURES                                                            \
-	(1ull << VIRTIO_BLK_F_SIZE_MAX | 1ull << VIRTIO_BLK_F_SEG_MAX |           \
-	 1ull << VIRTIO_BLK_F_GEOMETRY | 1ull << VIRTIO_BLK_F_RO |                \
-	 1ull << VIRTIO_BLK_F_BLK_SIZE | 1ull << VIRTIO_BLK_F_FLUSH |             \
-	 1ull << VIRTIO_BLK_F_TOPOLOGY | 1ull << VIRTIO_BLK_F_CONFIG_WCE |        \
-	 1ull << VIRTIO_BLK_F_MQ | 1ull << VIRTIO_BLK_F_DISCARD |                 \
-	 1ull << VIRTIO_BLK_F_WRITE_ZEROES | 1ull << VIRTIO_RING_F_INDIRECT_DESC | \
-	 1ull << VIRTIO_F_VERSION_1)
+#include "fe_blk_int.h"
 
 #define FE_BLK_PROTOCOL_FEATURES                                                   \
 	(1ull << VHOST_USER_PROTOCOL_F_MQ | 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK | \
@@ -42,7 +32,27 @@ static int64_t fe_blk_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void fe_blk_fini_queues(struct fe_blk *blk)
+static const struct fe_blk_ops fe_blk_vu_ops;
+
+void fe_blk_init(struct fe_blk *blk, const struct fe_blk_opts *opts,
+		 const struct fe_blk_ops *ops)
+{
+	memset(blk, 0, sizeof(*blk));
+	blk->vu.sock = -1;
+	blk->vdpa.fd = -1;
+	blk->inflight_fd = -1;
+	blk->ops = ops;
+	if (opts)
+		blk->opts = *opts;
+}
+
+/* A struct fe_blk zeroed by hand, never opened, counts as vhost-user. */
+static const struct fe_blk_ops *fe_blk_ops_of(const struct fe_blk *blk)
+{
+	return blk->ops ? blk->ops : &fe_blk_vu_ops;
+}
+
+void fe_blk_fini_queues(struct fe_blk *blk)
 {
 	for (unsigned int i = 0; i < blk->num_queues; i++)
 		fe_vq_fini(&blk->vqs[i]);
@@ -114,8 +124,8 @@ static int fe_blk_start_queues(struct fe_blk *blk, unsigned int nq, unsigned int
 static int fe_blk_prepare(struct fe_blk *blk, bool resume)
 {
 	const struct fe_blk_opts *opts = &blk->opts;
-	unsigned int nq = opts->num_queues ? opts->num_queues : 1;
-	unsigned int qsize = opts->queue_size ? opts->queue_size : 128;
+	unsigned int nq = fe_blk_opt_queues(opts);
+	unsigned int qsize = fe_blk_opt_qsize(opts);
 	uint64_t proto, qnum, acked;
 	int ret;
 
@@ -171,8 +181,8 @@ static int fe_blk_driver_ok(struct fe_blk *blk)
 static int fe_blk_start(struct fe_blk *blk, bool resume)
 {
 	const struct fe_blk_opts *opts = &blk->opts;
-	unsigned int nq = opts->num_queues ? opts->num_queues : 1;
-	unsigned int qsize = opts->queue_size ? opts->queue_size : 128;
+	unsigned int nq = fe_blk_opt_queues(opts);
+	unsigned int qsize = fe_blk_opt_qsize(opts);
 	int ret;
 
 	ret = fe_blk_prepare(blk, resume);
@@ -194,14 +204,8 @@ int fe_blk_open(struct fe_blk *blk, const char *path, const struct fe_blk_opts *
 {
 	int ret;
 
-	memset(blk, 0, sizeof(*blk));
-	blk->vu.sock = -1;
-	blk->inflight_fd = -1;
-	if (opts)
-		blk->opts = *opts;
-
-	ret = fe_mem_init(&blk->mem, blk->opts.mem_size ? blk->opts.mem_size : 16 << 20,
-			  FE_MEM_GPA_BASE);
+	fe_blk_init(blk, opts, &fe_blk_vu_ops);
+	ret = fe_mem_init(&blk->mem, fe_blk_opt_mem(&blk->opts), FE_MEM_GPA_BASE);
 	if (ret)
 		return ret;
 	ret = fe_blk_connect(blk, path);
@@ -247,7 +251,7 @@ struct vb_inflight_queue *fe_blk_inflight_queue(struct fe_blk *blk, unsigned int
 
 void fe_blk_close(struct fe_blk *blk)
 {
-	fe_vu_disconnect(&blk->vu);
+	fe_blk_ops_of(blk)->detach(blk);
 	fe_blk_fini_inflight(blk);
 	if (blk->shared) {
 		/* Guest memory and rings belong to the peer. */
@@ -264,10 +268,7 @@ int fe_blk_open_peer(struct fe_blk *dst, const char *path, const struct fe_blk *
 {
 	int ret;
 
-	memset(dst, 0, sizeof(*dst));
-	dst->vu.sock = -1;
-	dst->inflight_fd = -1;
-	dst->opts = src->opts;
+	fe_blk_init(dst, &src->opts, &fe_blk_vu_ops);
 	dst->mem = src->mem;
 	dst->shared = true;
 
@@ -288,7 +289,7 @@ err_close:
 	return ret;
 }
 
-int fe_blk_suspend(struct fe_blk *blk)
+static int fe_blk_vu_suspend(struct fe_blk *blk)
 {
 	unsigned int base;
 	int ret;
@@ -302,7 +303,7 @@ int fe_blk_suspend(struct fe_blk *blk)
 	return 0;
 }
 
-int fe_blk_resume(struct fe_blk *blk)
+static int fe_blk_vu_resume(struct fe_blk *blk)
 {
 	int ret;
 
@@ -313,6 +314,27 @@ int fe_blk_resume(struct fe_blk *blk)
 			return ret;
 	}
 	return fe_blk_driver_ok(blk);
+}
+
+static void fe_blk_vu_detach(struct fe_blk *blk)
+{
+	fe_vu_disconnect(&blk->vu);
+}
+
+static const struct fe_blk_ops fe_blk_vu_ops = {
+	.suspend = fe_blk_vu_suspend,
+	.resume = fe_blk_vu_resume,
+	.detach = fe_blk_vu_detach,
+};
+
+int fe_blk_suspend(struct fe_blk *blk)
+{
+	return fe_blk_ops_of(blk)->suspend(blk);
+}
+
+int fe_blk_resume(struct fe_blk *blk)
+{
+	return fe_blk_ops_of(blk)->resume(blk);
 }
 
 void fe_blk_adopt(struct fe_blk *dst, struct fe_blk *src)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A tiny virtio-blk driver over a vhost-user connection: brings the device
- * up (features, memory, queues), submits requests whose headers, data and
- * status bytes live in guest memory, and reaps completions.
+ * A tiny virtio-blk driver over a vhost-user connection or a vhost-vdpa
+ * device: brings the device up (features, memory, queues), submits requests
+ * whose headers, data and status bytes live in guest memory, and reaps
+ * completions. Requests, suspend, resume and adopt work on either transport.
  */
 #ifndef VB_FE_BLK_H
 #define VB_FE_BLK_H
@@ -14,6 +15,7 @@
 #include <linux/virtio_blk.h>
 
 #include "fe_mem.h"
+#include "fe_vdpa.h"
 #include "fe_vq.h"
 #include "fe_vu.h"
 #include "inflight.h"
@@ -27,8 +29,10 @@ struct fe_blk_opts {
 	uint64_t mem_size;		/* 0: 16 MiB */
 	int connect_wait_ms;		/* 0: 5000 */
 	bool no_enable;			/* leave rings disabled */
-	bool inflight;			/* GET/SET_INFLIGHT_FD before the rings */
+	bool inflight;			/* GET/SET_INFLIGHT_FD before the rings (vhost-user) */
 };
+
+struct fe_blk_ops;
 
 struct fe_blk_req {
 	unsigned int queue;
@@ -45,7 +49,9 @@ struct fe_blk_req {
 
 struct fe_blk {
 	struct fe_blk_opts opts;	/* as opened, for fe_blk_reconnect() */
-	struct fe_vu vu;
+	const struct fe_blk_ops *ops;	/* the transport */
+	struct fe_vu vu;		/* vhost-user: sock -1 over vhost-vdpa */
+	struct fe_vdpa vdpa;		/* vhost-vdpa: fd -1 over vhost-user */
 	struct fe_mem mem;
 	unsigned int num_queues;
 	struct fe_vq vqs[FE_BLK_MAX_QUEUES];
@@ -95,15 +101,57 @@ int fe_blk_reconnect(struct fe_blk *blk, const char *path);
  */
 int fe_blk_open_peer(struct fe_blk *dst, const char *path, const struct fe_blk *src);
 
+/**
+ * fe_blk_open_vdpa() - open a vhost-vdpa device and start its queues
+ * @dev_path:	/dev/vhost-vdpa-N
+ *
+ * SET_OWNER, backend features, device features (VERSION_1 and
+ * ACCESS_PLATFORM required), the config space, guest memory mapped at its
+ * gpa through the IOTLB, every ring from index 0, then DRIVER_OK.
+ * opts->inflight is vhost-user only (-EOPNOTSUPP); opts->connect_wait_ms
+ * is unused.
+ * Return: 0 or -errno; on failure everything is released.
+ */
+int fe_blk_open_vdpa(struct fe_blk *blk, const char *dev_path, const struct fe_blk_opts *opts);
+
+/**
+ * fe_blk_open_vdpa_peer() - re-attach @src's guest to another vhost-vdpa device
+ * @bases:	one next-avail index per queue for the new device; NULL: @src->bases
+ *
+ * The migration destination of a vhost-vdpa client (or of a vhost-user one:
+ * @src's transport does not matter): opens @dev_path, negotiates the
+ * features @src has (-EPROTO when they differ), maps @src's guest memory,
+ * then takes over @src's rings as fe_blk_adopt() does and starts them at
+ * @bases, keeping the driver's indices and requests, and sets DRIVER_OK.
+ * Requests still on the rings complete through @dst. @src must be
+ * suspended and stays open, borrowing: close it after, or before @dst.
+ * Return: 0 or -errno; on failure @dst is released and @src owns its rings.
+ */
+int fe_blk_open_vdpa_peer(struct fe_blk *dst, const char *dev_path, struct fe_blk *src,
+			  const uint16_t *bases);
+
 /*
- * fe_blk_suspend() - GET_VRING_BASE every ring: the back-end completes what
- * it took and stops; the bases are kept in blk->bases. Return: 0 or -errno.
+ * fe_blk_suspend() - stop the device and read every ring's base into
+ * blk->bases. Return: 0 or -errno.
+ *
+ * vhost-user: GET_VRING_BASE every ring; the back-end completes what it took
+ * and stops.
+ * vhost-vdpa: VHOST_VDPA_SUSPEND when the backend offers SUSPEND, then
+ * VHOST_GET_VRING_BASE every ring. Without SUSPEND the kernel cannot stop
+ * the device and the bases are only stable if the caller quiesced it some
+ * other way first (fe_ctl_suspend() on vblkd's control socket).
  */
 int fe_blk_suspend(struct fe_blk *blk);
 
 /*
  * fe_blk_resume() - start every ring again from blk->bases, keeping the
- * driver's indices and requests, then DRIVER_OK. Return: 0 or -errno.
+ * driver's indices and requests. Return: 0 or -errno.
+ *
+ * vhost-user: the ring messages again, then DRIVER_OK.
+ * vhost-vdpa: VHOST_VDPA_RESUME after a kernel suspend when RESUME is
+ * offered; otherwise as QEMU does, reset, negotiate the same features, remap
+ * guest memory, set the rings up from blk->bases and DRIVER_OK. A device
+ * quiesced with fe_ctl_suspend() also wants fe_ctl_resume().
  */
 int fe_blk_resume(struct fe_blk *blk);
 

@@ -141,6 +141,10 @@ struct fe_migrate_times {
 /**
  * fe_blk_migrate() - move a running device from @src to @dst
  * @dst:	opened with fe_blk_open_peer() on @src
+ *
+ * vhost-user only: the state moves over @src's and @dst's connections. Over
+ * vhost-vdpa it moves through vblkd's control sockets (fe_ctl.h), and the
+ * client re-attaches with fe_blk_open_vdpa_peer().
  * @t:		filled as far as the migration went (may be NULL)
  *
  * fe_blk_suspend(@src), save its state, load it into @dst, fe_blk_adopt(),

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fe_mem.h"
+#include "fe_vdpa.h"
 #include "fe_vu.h"
 
 static void fe_vq_reset_free(struct fe_vq *vq)
@@ -137,6 +138,46 @@ int fe_vq_resume(struct fe_vq *vq, struct fe_vu *vu, bool enable)
 int fe_vq_restart(struct fe_vq *vq, struct fe_vu *vu, uint16_t base, bool enable)
 {
 	return fe_vq_send_setup(vq, vu, base, enable);
+}
+
+static int fe_vq_send_setup_vdpa(struct fe_vq *vq, struct fe_vdpa *vdpa, uint16_t base,
+				 bool enable)
+{
+	int ret;
+
+	ret = fe_vdpa_set_vring_num(vdpa, vq->index, vq->num);
+	if (ret)
+		return ret;
+	ret = fe_vdpa_set_vring_addr(vdpa, vq->index, fe_mem_gpa(vq->mem, vq->desc),
+				     fe_mem_gpa(vq->mem, vq->avail), fe_mem_gpa(vq->mem, vq->used));
+	if (ret)
+		return ret;
+	ret = fe_vdpa_set_vring_base(vdpa, vq->index, base);
+	if (ret)
+		return ret;
+	ret = fe_vdpa_set_vring_call(vdpa, vq->index, vq->call_fd);
+	if (ret)
+		return ret;
+	ret = fe_vdpa_set_vring_kick(vdpa, vq->index, vq->kick_fd);
+	if (ret)
+		return ret;
+	if (!enable)
+		return 0;
+	return fe_vdpa_set_vring_enable(vdpa, vq->index, true);
+}
+
+int fe_vq_setup_vdpa(struct fe_vq *vq, struct fe_vdpa *vdpa, uint16_t base, bool enable)
+{
+	vq->avail_idx = base;
+	vq->last_used = base;
+	vq->avail->idx = htole16(base);
+	vq->used->idx = htole16(base);
+	return fe_vq_send_setup_vdpa(vq, vdpa, base, enable);
+}
+
+int fe_vq_restart_vdpa(struct fe_vq *vq, struct fe_vdpa *vdpa, uint16_t base, bool enable)
+{
+	return fe_vq_send_setup_vdpa(vq, vdpa, base, enable);
 }
 
 int fe_vq_take(struct fe_vq *vq, unsigned int n, uint16_t *idx)

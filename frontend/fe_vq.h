@@ -15,6 +15,7 @@
 
 struct fe_mem;
 struct fe_vu;
+struct fe_vdpa;
 
 struct fe_vq_buf {
 	const void *addr;	/* inside guest memory */
@@ -71,6 +72,15 @@ int fe_vq_resume(struct fe_vq *vq, struct fe_vu *vu, bool enable);
  * migration destination).
  */
 int fe_vq_restart(struct fe_vq *vq, struct fe_vu *vu, uint16_t base, bool enable);
+
+/*
+ * The same over vhost-vdpa: VHOST_SET_VRING_NUM, _ADDR (IOVAs), _BASE,
+ * _CALL, _KICK, then VHOST_VDPA_SET_VRING_ENABLE(1) when @enable; vhost-vdpa
+ * has no err eventfd. fe_vq_setup_vdpa() resets the driver's indices to
+ * @base, fe_vq_restart_vdpa() keeps them (a re-attach or a resume).
+ */
+int fe_vq_setup_vdpa(struct fe_vq *vq, struct fe_vdpa *vdpa, uint16_t base, bool enable);
+int fe_vq_restart_vdpa(struct fe_vq *vq, struct fe_vdpa *vdpa, uint16_t base, bool enable);
 
 /**
  * fe_vq_add() - put one chain of @n buffers on the avail ring (no kick)

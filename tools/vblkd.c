@@ -65,6 +65,7 @@ static int run_vduse(const struct vblkd_args *args, struct blk_dev *blk, int sto
 	if (ret)
 		goto out_close;
 	vu.lock = &v->lock;
+	vu.extra_features = vduse_dev_features(blk) & ~blk_dev_features(blk);
 	vu.ring_stop = vduse_dev_ring_stop;
 	vu.ring_start = vduse_dev_ring_start;
 	vu.ring_opaque = v;

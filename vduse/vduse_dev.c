@@ -56,8 +56,7 @@ static int negotiate(struct vduse_dev *v)
 	return 0;
 }
 
-/* Features the device offers through VDUSE: the config space is read-only to the driver. */
-static uint64_t vduse_features(const struct blk_dev *blk)
+uint64_t vduse_dev_features(const struct blk_dev *blk)
 {
 	return (blk_dev_features(blk) & ~(1ull << VIRTIO_BLK_F_CONFIG_WCE)) |
 	       1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_F_ACCESS_PLATFORM;
@@ -74,7 +73,7 @@ static int create(struct vduse_dev *v)
 		return -ENOMEM;
 	snprintf(c->name, sizeof(c->name), "%s", v->name);
 	c->device_id = VIRTIO_ID_BLOCK;
-	c->features = vduse_features(v->blk);
+	c->features = vduse_dev_features(v->blk);
 	c->vq_num = v->blk->opts.num_queues;
 	c->vq_align = (uint32_t)sysconf(_SC_PAGESIZE);
 	if (v->api_version >= VDUSE_API_VERSION_1) {

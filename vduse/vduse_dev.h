@@ -69,6 +69,9 @@ struct vduse_dev {
  */
 int vduse_dev_create(struct vduse_dev *v, struct blk_dev *blk, const struct vduse_dev_opts *o);
 
+/* Features the device offers through VDUSE: no CONFIG_WCE (the config space is read-only). */
+uint64_t vduse_dev_features(const struct blk_dev *blk);
+
 /* Start the message thread. Return: 0 or -errno. */
 int vduse_dev_serve(struct vduse_dev *v);
 

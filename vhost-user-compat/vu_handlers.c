@@ -24,8 +24,8 @@
 
 uint64_t vu_offered_features(const struct vu_dev *d)
 {
-	return blk_dev_features(d->blk) | 1ull << VHOST_USER_F_PROTOCOL_FEATURES |
-	       1ull << VHOST_F_LOG_ALL;
+	return blk_dev_features(d->blk) | d->extra_features |
+	       1ull << VHOST_USER_F_PROTOCOL_FEATURES | 1ull << VHOST_F_LOG_ALL;
 }
 
 static int reply_u64(struct vu_msg *m, uint64_t v)

@@ -66,6 +66,8 @@ struct vu_dev {
 	int (*ring_stop)(void *opaque, unsigned int index, uint16_t *base);
 	int (*ring_start)(void *opaque, unsigned int index);
 	void *ring_opaque;
+	/* Device bits another transport offers on top (VDUSE: ACCESS_PLATFORM). */
+	uint64_t extra_features;
 	/* Held around each message when another thread also drives the device. */
 	pthread_mutex_t *lock;
 };

@@ -61,8 +61,8 @@ static void vd_exec(const struct vd_proc *vd, const char *bin, const char *const
 		dup2(fd, STDERR_FILENO);
 	}
 	argv[n++] = bin;
-	argv[n++] = "--vhost-user";
-	argv[n++] = vd->sock;
+	argv[n++] = vd->vduse[0] ? "--vduse" : "--vhost-user";
+	argv[n++] = vd->vduse[0] ? vd->vduse : vd->sock;
 	argv[n++] = "--image";
 	argv[n++] = vd->image;
 	for (; extra && *extra && n < VD_MAX_ARGS - 1; extra++)
@@ -87,7 +87,9 @@ static int vd_spawn(struct vd_proc *vd, const char *bin, const char *const *extr
 	return 0;
 }
 
-int vd_start(struct vd_proc *vd, uint64_t image_size, const char *const *extra)
+/* vd_start() with an optional VDUSE device name. */
+static int vd_start_as(struct vd_proc *vd, const char *vduse, uint64_t image_size,
+		       const char *const *extra)
 {
 	const char *bin = vd_binary();
 	int ret;
@@ -96,6 +98,9 @@ int vd_start(struct vd_proc *vd, uint64_t image_size, const char *const *extra)
 	vd->pid = -1;
 	if (!bin)
 		return -ENOENT;
+	if (vduse && (size_t)snprintf(vd->vduse, sizeof(vd->vduse), "%s", vduse) >=
+			     sizeof(vd->vduse))
+		return -ENAMETOOLONG;
 
 	snprintf(vd->dir, sizeof(vd->dir), "/tmp/vblkd-host-XXXXXX");
 	if (!mkdtemp(vd->dir)) {
@@ -117,6 +122,17 @@ int vd_start(struct vd_proc *vd, uint64_t image_size, const char *const *extra)
 err_cleanup:
 	vd_cleanup(vd);
 	return ret;
+}
+
+int vd_start(struct vd_proc *vd, uint64_t image_size, const char *const *extra)
+{
+	return vd_start_as(vd, NULL, image_size, extra);
+}
+
+int vd_start_vduse(struct vd_proc *vd, const char *name, uint64_t image_size,
+		   const char *const *extra)
+{
+	return vd_start_as(vd, name, image_size, extra);
 }
 
 static int64_t vd_now_ms(void)

@@ -19,6 +19,7 @@ struct vd_proc {
 	char image[VD_PATH_MAX];
 	char log[VD_PATH_MAX];
 	off_t log_start;		/* where the current process's log begins */
+	char vduse[64];			/* --vduse NAME instead of --vhost-user; "" for vhost-user */
 };
 
 /* The daemon binary from $VBLKD, or NULL when unset or empty. */
@@ -32,6 +33,15 @@ const char *vd_binary(void);
  * Return: 0 or -errno.
  */
 int vd_start(struct vd_proc *vd, uint64_t image_size, const char *const *extra);
+
+/**
+ * vd_start_vduse() - as vd_start(), serving VDUSE device @name
+ *
+ * vblkd gets --vduse @name instead of --vhost-user; vd->sock is unused.
+ * Return: 0, -ENAMETOOLONG, or -errno.
+ */
+int vd_start_vduse(struct vd_proc *vd, const char *name, uint64_t image_size,
+		   const char *const *extra);
 
 /**
  * vd_stop() - SIGTERM, wait up to @timeout_ms, then SIGKILL
