@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* vblkctl: save, load and migrate vblkd device state over vhost-user sockets. */
+/*
+ * vblkctl: save, load and migrate vblkd device state over vhost-user
+ * sockets; suspend and resume a VDUSE device through its control socket.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fe_ctl.h"
 #include "fe_state.h"
 #include "fe_vu.h"
 #include "vblkctl.h"
@@ -20,13 +24,14 @@ static const char usage[] =
 	"Usage: vblkctl [OPTIONS] state save --socket SOCKET [-o FILE|-] [--raw]\n"
 	"       vblkctl [OPTIONS] state load --socket SOCKET [-i FILE|-] [--raw]\n"
 	"       vblkctl [OPTIONS] migrate --from SOCKET1 --to SOCKET2\n"
+	"       vblkctl [OPTIONS] suspend|resume --socket SOCKET [--queues N]\n"
 	"\n"
 	"Move the device state of vblkd daemons (VHOST_USER_SET_DEVICE_STATE_FD and\n"
 	"VHOST_USER_CHECK_DEVICE_STATE). SOCKET is a daemon's --control-socket, or its\n"
 	"--vhost-user socket while no front-end holds it (vblkctl then is the\n"
 	"front-end for the time of the command). A daemon accepts a transfer only while\n"
 	"its device is suspended: no ring started, or every started ring stopped by\n"
-	"GET_VRING_BASE; vblkctl does not suspend or resume anything itself.\n"
+	"GET_VRING_BASE; only the suspend command suspends anything.\n"
 	"\n"
 	"Commands:\n"
 	"  state save        write the state of SOCKET's device to FILE (default -:\n"
@@ -36,6 +41,10 @@ static const char usage[] =
 	"                    into SOCKET's device; the daemon checks it and refuses\n"
 	"                    state of another disk (capacity or --image-id)\n"
 	"  migrate           save from SOCKET1 and load into SOCKET2, through memory\n"
+	"  suspend           stop rings 0 to N-1 of a VDUSE device through its\n"
+	"                    --control-socket (GET_VRING_BASE, which drains each\n"
+	"                    ring) and print the index each stopped at\n"
+	"  resume            restart rings stopped by suspend (SET_VRING_ENABLE 1)\n"
 	"\n"
 	"Options:\n"
 	"  -s, --socket SOCKET    the daemon of state save/load\n"
@@ -43,6 +52,7 @@ static const char usage[] =
 	"  -i, --input FILE       what state load reads (- for standard input)\n"
 	"      --from SOCKET1     migrate: the source daemon\n"
 	"      --to SOCKET2       migrate: the destination daemon\n"
+	"  -q, --queues N         suspend/resume: rings 0 to N-1, 1-16 (default 1)\n"
 	"      --framed           the file holds the state as QEMU's migration stream\n"
 	"                         frames it (the default): be32 length-prefixed chunks\n"
 	"                         of at most 1 MiB, ended by a zero-length chunk\n"
@@ -51,7 +61,8 @@ static const char usage[] =
 	"                         (standard error when the state goes there): ok,\n"
 	"                         command, state_bytes, save_us, load_us, transfer_us\n"
 	"                         (time in the pipes), total_us, and on failure stage,\n"
-	"                         error, errno, check/check_str or set_error/set_error_str\n"
+	"                         error, errno, check/check_str or set_error/set_error_str;\n"
+	"                         suspend adds bases (one index per ring)\n"
 	"      --timeout-ms N     wait at most N ms for each reply and each stalled pipe\n"
 	"                         (default 5000)\n"
 	"  -h, --help             show this help and exit\n"
@@ -60,7 +71,7 @@ static const char usage[] =
 	"Exit status: 0 success, 1 failure (the reason, with the daemon's state error\n"
 	"when it gave one, goes to standard error), 2 bad command line.\n";
 
-enum ctl_cmd { CTL_NONE, CTL_SAVE, CTL_LOAD, CTL_MIGRATE };
+enum ctl_cmd { CTL_NONE, CTL_SAVE, CTL_LOAD, CTL_MIGRATE, CTL_SUSPEND, CTL_RESUME };
 
 struct ctl_opts {
 	enum ctl_cmd cmd;
@@ -70,6 +81,8 @@ struct ctl_opts {
 	bool framing_given;
 	bool json;
 	int timeout_ms;
+	unsigned int queues;
+	bool queues_given;
 };
 
 static uint64_t ctl_now_us(void)
@@ -95,6 +108,10 @@ static int ctl_parse_cmd(struct ctl_opts *o, int n, char **words)
 		o->cmd = CTL_LOAD;
 	else if (n == 1 && !strcmp(words[0], "migrate"))
 		o->cmd = CTL_MIGRATE;
+	else if (n == 1 && !strcmp(words[0], "suspend"))
+		o->cmd = CTL_SUSPEND;
+	else if (n == 1 && !strcmp(words[0], "resume"))
+		o->cmd = CTL_RESUME;
 	else if (!n)
 		return ctl_usage_error("no command given", NULL);
 	else
@@ -105,11 +122,15 @@ static int ctl_parse_cmd(struct ctl_opts *o, int n, char **words)
 /* Options each command takes; anything else is a usage error. */
 static int ctl_check_opts(const struct ctl_opts *o)
 {
-	bool sock = o->cmd == CTL_SAVE || o->cmd == CTL_LOAD;
+	bool rings = o->cmd == CTL_SUSPEND || o->cmd == CTL_RESUME;
+	bool sock = o->cmd == CTL_SAVE || o->cmd == CTL_LOAD || rings;
 
 	if (sock != !!o->socket)
 		return ctl_usage_error(sock ? "--socket is required" :
-				       "--socket belongs to state save/load", NULL);
+				       "--socket belongs to state save/load, suspend and resume",
+				       NULL);
+	if (o->queues_given && !rings)
+		return ctl_usage_error("--queues belongs to suspend and resume", NULL);
 	if ((o->cmd == CTL_MIGRATE) != (o->from && o->to))
 		return ctl_usage_error(o->cmd == CTL_MIGRATE ? "migrate needs --from and --to" :
 				       "--from/--to belong to migrate", NULL);
@@ -117,7 +138,7 @@ static int ctl_check_opts(const struct ctl_opts *o)
 		return ctl_usage_error("--output belongs to state save", NULL);
 	if (o->input && o->cmd != CTL_LOAD)
 		return ctl_usage_error("--input belongs to state load", NULL);
-	if (o->framing_given && o->cmd == CTL_MIGRATE)
+	if (o->framing_given && (o->cmd == CTL_MIGRATE || rings))
 		return ctl_usage_error("--framed and --raw belong to state save/load", NULL);
 	if (o->cmd == CTL_SAVE && !strcmp(o->output, "-") && isatty(STDOUT_FILENO))
 		return ctl_usage_error("refusing to write binary state to a terminal; use -o FILE",
@@ -138,6 +159,7 @@ static int ctl_parse(struct ctl_opts *o, int argc, char **argv)
 		{ "raw", no_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "queues", required_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -149,7 +171,8 @@ static int ctl_parse(struct ctl_opts *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->timeout_ms = FE_VU_TIMEOUT_MS;
 	o->framed = true; /* files carry what QEMU's migration stream would */
-	while ((c = getopt_long(argc, argv, "s:o:i:hV", opts, NULL)) != -1) {
+	o->queues = 1;
+	while ((c = getopt_long(argc, argv, "s:o:i:q:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o->socket = optarg;
@@ -182,6 +205,14 @@ static int ctl_parse(struct ctl_opts *o, int argc, char **argv)
 				return ctl_usage_error("--timeout-ms expects 1 to 2147483647",
 						       optarg);
 			o->timeout_ms = (int)v;
+			break;
+		case 'q':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || !v || v > CTL_MAX_QUEUES)
+				return ctl_usage_error("--queues expects 1 to 16", optarg);
+			o->queues = (unsigned int)v;
+			o->queues_given = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -397,6 +428,35 @@ out_src:
 	return r->err;
 }
 
+/* The compat endpoint: GET_VRING_BASE stops a ring, SET_VRING_ENABLE 1 restarts it. */
+static int ctl_rings(const struct ctl_opts *o, struct ctl_result *r)
+{
+	bool stop = o->cmd == CTL_SUSPEND;
+	struct fe_vu vu;
+	int ret;
+
+	r->command = stop ? "suspend" : "resume";
+	r->to = o->socket;
+	ret = fe_vu_connect(&vu, o->socket, 0);
+	if (ret)
+		return ctl_fail(r, ret, "connect", o->socket);
+	vu.timeout_ms = o->timeout_ms;
+	ret = fe_ctl_negotiate(&vu);
+	if (!ret && stop) {
+		ret = fe_ctl_stop_rings(&vu, o->queues, r->bases);
+		r->nbases = ret ? 0 : o->queues;
+	} else if (!ret) {
+		ret = fe_ctl_start_rings(&vu, o->queues);
+	}
+	if (ret == -ECONNRESET)
+		fprintf(stderr, "vblkctl: %s: the daemon refused; only the control socket of a "
+				"vblkd --vduse stops and restarts rings\n", r->command);
+	if (ret)
+		ctl_fail(r, ret, r->command, o->socket);
+	fe_vu_disconnect(&vu);
+	return r->err;
+}
+
 int main(int argc, char **argv)
 {
 	struct ctl_result r = { 0 };
@@ -418,6 +478,10 @@ int main(int argc, char **argv)
 		break;
 	case CTL_LOAD:
 		ctl_load(&o, &r);
+		break;
+	case CTL_SUSPEND:
+	case CTL_RESUME:
+		ctl_rings(&o, &r);
 		break;
 	default:
 		ctl_migrate(&o, &r);

@@ -12,10 +12,11 @@
 #define CTL_EXIT_OK 0
 #define CTL_EXIT_FAIL 1
 #define CTL_EXIT_USAGE 2
+#define CTL_MAX_QUEUES 16
 
 /* What one command did, for the report. */
 struct ctl_result {
-	const char *command;		/* "state save", "state load", "migrate" */
+	const char *command;		/* "state save", "state load", "migrate", "suspend", "resume" */
 	const char *from;		/* the socket saved from, or NULL */
 	const char *to;			/* the socket loaded into, or NULL */
 	int err;			/* 0 or -errno of the failed step */
@@ -25,6 +26,8 @@ struct ctl_result {
 	struct fe_state_res save;
 	struct fe_state_res load;
 	uint64_t bytes;			/* state size */
+	unsigned int nbases;		/* suspend: ring indices it stopped at */
+	uint16_t bases[CTL_MAX_QUEUES];
 	uint64_t total_us;
 };
 

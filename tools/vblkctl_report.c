@@ -91,6 +91,12 @@ static void ctl_report_json(FILE *out, const struct ctl_result *r, const char *w
 		ctl_json_str(out, "from", r->from);
 	if (r->to)
 		ctl_json_str(out, "to", r->to);
+	if (r->nbases) {
+		fprintf(out, ",\"bases\":[");
+		for (unsigned int i = 0; i < r->nbases; i++)
+			fprintf(out, "%s%u", i ? "," : "", r->bases[i]);
+		fputc(']', out);
+	}
 	ctl_json_u64(out, "state_bytes", r->bytes);
 	if (r->saved)
 		ctl_json_u64(out, "save_us", r->save.total_us);
@@ -117,7 +123,14 @@ static void ctl_report_json(FILE *out, const struct ctl_result *r, const char *w
 
 static void ctl_report_human(FILE *out, const struct ctl_result *r)
 {
-	if (!strcmp(r->command, "state save")) {
+	if (!strcmp(r->command, "suspend")) {
+		fprintf(out, "suspended %s: %u ring(s) stopped at", r->to, r->nbases);
+		for (unsigned int i = 0; i < r->nbases; i++)
+			fprintf(out, " %u", r->bases[i]);
+		fprintf(out, " in %" PRIu64 " us\n", r->total_us);
+	} else if (!strcmp(r->command, "resume")) {
+		fprintf(out, "resumed %s in %" PRIu64 " us\n", r->to, r->total_us);
+	} else if (!strcmp(r->command, "state save")) {
 		fprintf(out, "saved %" PRIu64 " bytes of device state from %s in %" PRIu64
 			" us (pipe %" PRIu64 " us)\n", r->bytes, r->from, r->save.total_us,
 			r->save.pipe_us);
