@@ -3,7 +3,10 @@
 #   install-deps.sh build   - compiler, meson, liburing, libmnl
 #   install-deps.sh test    - build deps + QEMU 10 (bookworm-backports), the
 #                             6.12 guest kernel and the kselftest headers,
-#                             unpacked into a cache (never installed on the host)
+#                             unpacked into a cache (never installed on the host),
+#                             iproute2 (vdpa, copied into the VDUSE guest) and
+#                             the 7.3 guest kernel (scripts/fetch-trixie-kernel.sh,
+#                             through a debootstrapped trixie chroot)
 # The backports suite reuses the mirror URI of the machine's own apt sources.
 set -euo pipefail
 
@@ -15,6 +18,7 @@ bpo_list=/etc/apt/sources.list.d/vblkd-bookworm-backports.sources
 build_pkgs=(meson ninja-build pkgconf gcc liburing-dev libmnl-dev xz-utils
 	    busybox-static cpio kmod python3)
 bpo_pkgs=(qemu-system-x86 qemu-utils)
+test_pkgs=(debootstrap iproute2)
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -53,9 +57,9 @@ SRC
 	apt_updated=
 }
 
-install_build() {
+install_pkgs() {
 	local m
-	m=$(missing "${build_pkgs[@]}")
+	m=$(missing "$@")
 	[ -z "$m" ] && return 0
 	apt_update
 	# shellcheck disable=SC2086
@@ -97,6 +101,12 @@ fetch_kernel() {
 	echo "install-deps: kernel $pkg unpacked in $dir"
 }
 
+# The 7.3 kernel comes from trixie-backports, which never becomes a host
+# source: the script works in a chroot and caches the result.
+fetch_kernel_73() {
+	bash "$(dirname "${BASH_SOURCE[0]}")/fetch-trixie-kernel.sh"
+}
+
 fetch_kselftest() {
 	local dir=$cache/kselftest
 	[ -f "$dir/kselftest_harness.h" ] && return 0
@@ -120,7 +130,13 @@ fetch_kselftest() {
 
 mkdir -p "$cache" 2>/dev/null || sudo_ mkdir -p "$cache"
 case "$what" in
-build) install_build; fetch_kselftest ;;
-test) install_build; fetch_kselftest; install_qemu; fetch_kernel ;;
+build) install_pkgs "${build_pkgs[@]}"; fetch_kselftest ;;
+test)
+	install_pkgs "${build_pkgs[@]}" "${test_pkgs[@]}"
+	fetch_kselftest
+	install_qemu
+	fetch_kernel
+	fetch_kernel_73
+	;;
 *) echo "usage: $0 build|test" >&2; exit 2 ;;
 esac

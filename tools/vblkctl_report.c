@@ -97,7 +97,8 @@ static void ctl_report_json(FILE *out, const struct ctl_result *r, const char *w
 			fprintf(out, "%s%u", i ? "," : "", r->bases[i]);
 		fputc(']', out);
 	}
-	ctl_json_u64(out, "state_bytes", r->bytes);
+	if (r->saved || r->loaded)
+		ctl_json_u64(out, "state_bytes", r->bytes);
 	if (r->saved)
 		ctl_json_u64(out, "save_us", r->save.total_us);
 	if (r->saved || r->loaded)

@@ -10,7 +10,10 @@
 #  * iproute2's `vdpa` and every EXTRA_FILE in /xbin, each with the shared
 #    libraries and loader that ldd reports, at the same paths as on the host;
 #  * guest-init.sh as /init and guest/*.sh as /vdtests/*.sh (kernel command
-#    line vdtest=NAME runs /vdtests/NAME.sh).
+#    line vdtest=NAME runs /vdtests/NAME.sh; vdtest=suite runs every
+#    /vdtests/t-*.sh, see run-suite.sh).
+# The cache keeps the newest $VDUSE_GUEST_KEEP (8) archives: each new vblkd
+# build makes a new one.
 # Environment: BUSYBOX (default /bin/busybox), VBLKD_CACHE (/var/cache/vblkd),
 #   VDUSE_MODULES (default below), VDPA (default: `command -v vdpa`).
 set -euo pipefail
@@ -102,8 +105,8 @@ key=$( {
 	for d in "${dsts[@]}"; do echo "file: $d"; cat "${files[$d]}"; done
 } | sha256sum | cut -c1-16)
 cached=$cache/vduse-guest-$key.cpio.gz
-if [ -s "$cached" ]; then
-	cp "$cached" "$out"
+# (Another run may prune the cache between the test and the copy.)
+if [ -s "$cached" ] && cp "$cached" "$out" 2>/dev/null; then
 	echo "build-guest: $out (cached, modules: ${order[*]})"
 	exit 0
 fi
@@ -126,4 +129,7 @@ for m in "${order[@]}"; do
 	i=$((i + 1))
 done
 pack_initramfs "$root" "$tmp" "$out" "$cache" "$cached"
+# shellcheck disable=SC2012 # our own file names
+ls -t "$cache"/vduse-guest-*.cpio.gz 2>/dev/null | tail -n +$((${VDUSE_GUEST_KEEP:-8} + 1)) |
+	xargs -r rm -f
 echo "build-guest: $out ($(du -k "$out" | cut -f1) KiB, modules: ${order[*]})"
