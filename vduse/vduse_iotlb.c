@@ -14,7 +14,11 @@
 #include "log.h"
 #include "vduse_dev.h"
 
-/* Map the first entry overlapping [start, last]. Return: 1 mapped, 0 none, -errno. */
+/*
+ * Map the first entry overlapping [start, last], setting *end to its last
+ * IOVA. Return: 1 an entry was found (mapped, or skipped with a log line),
+ * 0 there is none, -errno when the kernel refused.
+ */
 static int map_first(struct vduse_dev *v, uint64_t start, uint64_t last, uint64_t *end)
 {
 	struct vduse_iotlb_entry e = { .start = start, .last = last };
@@ -24,15 +28,26 @@ static int map_first(struct vduse_dev *v, uint64_t start, uint64_t last, uint64_
 	fd = ioctl(v->fd, VDUSE_IOTLB_GET_FD, &e);
 	if (fd < 0)
 		return errno == EINVAL ? 0 : -errno;
-	*end = e.last;
 	if (e.last < e.start || e.last < start || e.start > last) {
 		close(fd);
 		vb_err("vduse %s: IOTLB entry [0x%llx, 0x%llx] is not what was asked for", v->name,
 		       (unsigned long long)e.start, (unsigned long long)e.last);
 		return -EIO;
 	}
+	*end = e.last;
 	if (vb_mem_covers(mem, e.start, e.last - e.start + 1)) {
 		close(fd); /* already mapped */
+		return 1;
+	}
+	/*
+	 * The device writes into what it maps, and a read-only fd cannot be
+	 * mapped writable: such entries (a VMM's ROM) stay unmapped, and a
+	 * descriptor into them fails its request.
+	 */
+	if (e.perm != VDUSE_ACCESS_RW) {
+		close(fd);
+		vb_dbg("vduse %s: IOVA [0x%llx, 0x%llx] is not read-write (perm %u); not mapped",
+		       v->name, (unsigned long long)e.start, (unsigned long long)e.last, e.perm);
 		return 1;
 	}
 	/* A stale mapping that overlaps a new entry goes first. */
@@ -41,17 +56,17 @@ static int map_first(struct vduse_dev *v, uint64_t start, uint64_t last, uint64_
 	if (ret) {
 		vb_err("vduse %s: cannot map IOVA [0x%llx, 0x%llx]: %s", v->name,
 		       (unsigned long long)e.start, (unsigned long long)e.last, strerror(-ret));
-		return ret;
+		return 1;
 	}
-	vb_dbg("vduse %s: mapped IOVA [0x%llx, 0x%llx] perm %u", v->name,
-	       (unsigned long long)e.start, (unsigned long long)e.last, e.perm);
+	vb_dbg("vduse %s: mapped IOVA [0x%llx, 0x%llx]", v->name, (unsigned long long)e.start,
+	       (unsigned long long)e.last);
 	return 1;
 }
 
 int vduse_iotlb_map_all(struct vduse_dev *v)
 {
-	uint64_t start = 0, end;
-	int ret = 0;
+	uint64_t start = 0, end = 0;
+	int ret;
 
 	pthread_mutex_lock(&v->iotlb_lock);
 	for (;;) {
