@@ -12,20 +12,10 @@ int fe_ctl_negotiate(struct fe_vu *vu)
 {
 	const uint64_t want = 1ull << VHOST_USER_PROTOCOL_F_DEVICE_STATE |
 			      1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK;
-	uint64_t features, proto;
-	int ret;
 
 	if (vu->features)
 		return 0;
-	ret = fe_vu_get_features(vu, &features);
-	if (ret)
-		return ret;
-	if (!(features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)))
-		return -EOPNOTSUPP;
-	ret = fe_vu_get_protocol_features(vu, &proto);
-	if (ret)
-		return ret;
-	return fe_vu_set_protocol_features(vu, proto & want);
+	return fe_vu_negotiate_protocol(vu, want, 0);
 }
 
 int fe_ctl_stop_rings(struct fe_vu *vu, unsigned int nqueues, uint16_t *bases)

@@ -20,9 +20,9 @@ struct fe_vu;
 
 /*
  * On a new connection: GET_FEATURES, GET_PROTOCOL_FEATURES, then
- * SET_PROTOCOL_FEATURES with DEVICE_STATE and, when offered, REPLY_ACK, so
- * a refused restart shows. A connection that negotiated already is left
- * as it is.
+ * SET_PROTOCOL_FEATURES with those of DEVICE_STATE and REPLY_ACK the
+ * back-end offers (REPLY_ACK so a refused restart shows). A connection
+ * that negotiated already is left as it is.
  */
 int fe_ctl_negotiate(struct fe_vu *vu);
 

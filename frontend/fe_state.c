@@ -29,24 +29,12 @@ static uint64_t fe_state_now_us(void)
 int fe_state_negotiate(struct fe_vu *vu)
 {
 	const uint64_t want = 1ull << VHOST_USER_PROTOCOL_F_DEVICE_STATE;
-	uint64_t features, proto;
-	int ret;
 
 	if (vu->protocol_features & want)
 		return 0;
 	if (vu->features)
 		return -EOPNOTSUPP;	/* negotiated already, without it */
-	ret = fe_vu_get_features(vu, &features);
-	if (ret)
-		return ret;
-	if (!(features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)))
-		return -EOPNOTSUPP;
-	ret = fe_vu_get_protocol_features(vu, &proto);
-	if (ret)
-		return ret;
-	if (!(proto & want))
-		return -EOPNOTSUPP;
-	return fe_vu_set_protocol_features(vu, want);
+	return fe_vu_negotiate_protocol(vu, want, want);
 }
 
 int fe_state_set_fd(struct fe_vu *vu, uint32_t direction, uint32_t phase, int fd,

@@ -261,6 +261,24 @@ int fe_vu_negotiate(struct fe_vu *vu, uint64_t want, uint64_t want_proto, uint64
 	return 0;
 }
 
+int fe_vu_negotiate_protocol(struct fe_vu *vu, uint64_t want, uint64_t need)
+{
+	uint64_t features, proto;
+	int ret;
+
+	ret = fe_vu_get_features(vu, &features);
+	if (ret)
+		return ret;
+	if (!(features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)))
+		return -EOPNOTSUPP;
+	ret = fe_vu_get_protocol_features(vu, &proto);
+	if (ret)
+		return ret;
+	if ((proto & need) != need)
+		return -EOPNOTSUPP;
+	return fe_vu_set_protocol_features(vu, proto & want);
+}
+
 int fe_vu_set_mem_table(struct fe_vu *vu, const struct fe_mem *mem)
 {
 	struct vu_mem_table table = {

@@ -82,6 +82,17 @@ int fe_vu_get_queue_num(struct fe_vu *vu, uint64_t *num);
  */
 int fe_vu_negotiate(struct fe_vu *vu, uint64_t want, uint64_t want_proto, uint64_t *acked);
 
+/**
+ * fe_vu_negotiate_protocol() - GET_FEATURES, GET/SET_PROTOCOL_FEATURES only
+ * @want:	protocol features the caller understands; the offered ones are set
+ * @need:	those of @want the caller cannot go on without
+ *
+ * For a back-end another front-end owns and set up (a control socket), so
+ * no SET_OWNER and no SET_FEATURES. A back-end without F_PROTOCOL_FEATURES
+ * or any of @need gives -EOPNOTSUPP.
+ */
+int fe_vu_negotiate_protocol(struct fe_vu *vu, uint64_t want, uint64_t need);
+
 /* SET_MEM_TABLE with the one region of @mem. */
 int fe_vu_set_mem_table(struct fe_vu *vu, const struct fe_mem *mem);
 

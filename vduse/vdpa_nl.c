@@ -191,22 +191,23 @@ static int vdpa_nl_put_mgmtdev(struct nlmsghdr *nlh, size_t buflen, const char *
 	return 0;
 }
 
-int vdpa_nl_dev_add(const char *mgmtdev, const char *name)
+/* Only DEV_NEW names the management device: @mgmtdev is NULL for the others. */
+static int vdpa_nl_dev_cmd(uint8_t cmd, const char *mgmtdev, const char *name)
 {
 	char buf[VDPA_NL_BUF_SIZE];
 	struct nlmsghdr *nlh;
-	struct vdpa_nl nl;
+	struct vdpa_nl nl = { 0 };
 	int err;
 
-	if (!mgmtdev || !*mgmtdev || !name || !*name)
-		return -EINVAL;
 	err = vdpa_nl_start(&nl);
 	if (err)
 		return err;
-	nlh = vdpa_nl_msg(&nl, buf, nl.family, VDPA_CMD_DEV_NEW, VDPA_GENL_VERSION);
-	err = vdpa_nl_put_mgmtdev(nlh, sizeof(buf), mgmtdev);
-	if (err)
-		goto out_close;
+	nlh = vdpa_nl_msg(&nl, buf, nl.family, cmd, VDPA_GENL_VERSION);
+	if (mgmtdev) {
+		err = vdpa_nl_put_mgmtdev(nlh, sizeof(buf), mgmtdev);
+		if (err)
+			goto out_close;
+	}
 	if (!mnl_attr_put_strz_check(nlh, sizeof(buf), VDPA_ATTR_DEV_NAME, name)) {
 		err = -ENAMETOOLONG;
 		goto out_close;
@@ -218,26 +219,16 @@ out_close:
 	return err;
 }
 
+int vdpa_nl_dev_add(const char *mgmtdev, const char *name)
+{
+	if (!mgmtdev || !*mgmtdev || !name || !*name)
+		return -EINVAL;
+	return vdpa_nl_dev_cmd(VDPA_CMD_DEV_NEW, mgmtdev, name);
+}
+
 int vdpa_nl_dev_del(const char *name)
 {
-	char buf[VDPA_NL_BUF_SIZE];
-	struct nlmsghdr *nlh;
-	struct vdpa_nl nl;
-	int err;
-
 	if (!name || !*name)
 		return -EINVAL;
-	err = vdpa_nl_start(&nl);
-	if (err)
-		return err;
-	nlh = vdpa_nl_msg(&nl, buf, nl.family, VDPA_CMD_DEV_DEL, VDPA_GENL_VERSION);
-	if (!mnl_attr_put_strz_check(nlh, sizeof(buf), VDPA_ATTR_DEV_NAME, name)) {
-		err = -ENAMETOOLONG;
-		goto out_close;
-	}
-	err = vdpa_nl_talk(&nl, nlh, NULL, NULL);
-
-out_close:
-	vdpa_nl_close(&nl);
-	return err;
+	return vdpa_nl_dev_cmd(VDPA_CMD_DEV_DEL, NULL, name);
 }

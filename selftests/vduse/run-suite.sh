@@ -20,9 +20,10 @@ set -uo pipefail
 ver=$1
 shift
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=boot-lib.sh
+. "$here/boot-lib.sh"
 cache=${VBLKD_CACHE:-/var/cache/vblkd}
 kdir=$cache/kernel-$ver
-QEMU=${QEMU:-qemu-system-x86_64}
 
 tests=()
 for f in "$here"/guest/t-*.sh; do
@@ -54,54 +55,24 @@ for p in "$@"; do
 	[ -x "$p" ] || all_fail "no test program $p"
 done
 
-T=$(mktemp -d "/tmp/vblkd-vduse-$ver.XXXXXX")
-qpid=
-# shellcheck disable=SC2317 # invoked by the traps
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	if [ -n "$qpid" ] && kill -0 "$qpid" 2> /dev/null; then
-		kill -TERM "$qpid" 2> /dev/null
-		wait "$qpid" 2> /dev/null
-	fi
-	if [ "${VBTEST_KEEP:-0}" = 1 ]; then echo "# kept $T"; else rm -rf "$T"; fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+boot_init "vduse-$ver"
 
 # Kernel messages on the console (quiet: KERN_ERR and worse) that fail the
 # test they appear in.
 OOPS_RE='BUG:|Oops:|Kernel panic|Call Trace:|blocked for more than'
 
-ms() { date +%s%3N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
-
-t0=$(ms)
-if ! "$here/build-guest.sh" "$kdir" "$T/guest.cpio.gz" "$VBLKD" "$@" > "$T/build.log" 2>&1; then
+if ! boot_build "$kdir" "$VBLKD" "$@"; then
 	sed 's/^/# build: /' "$T/build.log"
 	all_fail "cannot build the guest initramfs"
 fi
-t1=$(ms)
-echo "# $(tail -n 1 "$T/build.log") [$(secs "$t0" "$t1") s]"
 
 append="console=ttyS0 quiet panic=-1 vdtest=suite vdtimeout=${VDTEST_TIMEOUT:-300}"
 [ -z "${VDTEST_ONLY:-}" ] || append+=" vdonly=$VDTEST_ONLY"
-serial=$T/serial.log
-timeout -k 10 "${QEMU_TIMEOUT:-840}" "$QEMU" -accel tcg -m "${VDTEST_MEM:-2G}" -smp "${VDTEST_SMP:-2}" \
-	-kernel "$kdir/vmlinuz" -initrd "$T/guest.cpio.gz" -append "$append" \
-	-display none -serial "file:$serial" -monitor none -no-reboot -nodefaults \
-	> "$T/qemu.log" 2>&1 &
-qpid=$!
-qrc=0
-wait "$qpid" || qrc=$?
-qpid=
-t2=$(ms)
-tr -d '\r' < "$serial" > "$T/serial.txt" 2> /dev/null
+boot_qemu "$kdir" "${QEMU_TIMEOUT:-840}" "${VDTEST_MEM:-2G}" "${VDTEST_SMP:-2}" "$append"
 
 echo "1..${#tests[@]}"
 kernel=$(sed -n 's/^VDTEST-KERNEL: //p' "$T/serial.txt" | head -n 1)
-echo "# kernel $ver (${kernel:-did not report}): boot to power-off $(secs "$t1" "$t2") s, qemu exit $qrc"
+echo "# kernel $ver (${kernel:-did not report}): boot to power-off $boot_time s, qemu exit $qrc"
 sed -n 's/^VDTEST-TIME: \(init\|modules-loaded\) /#   guest uptime at \1: /p' "$T/serial.txt"
 
 # One test's block of the serial log: from its VDTEST-BEGIN to its
@@ -159,8 +130,6 @@ done
 res=$(sed -n 's/^VDTEST-RESULT: //p' "$T/serial.txt" | head -n 1)
 echo "# guest result: ${res:-none}"
 if [ "$failed" -gt 0 ] || [ -z "$res" ]; then
-	echo "# ---- tail of the serial log ----"
-	tail -n 30 "$T/serial.txt" | sed 's/^/#   /'
-	[ -s "$T/qemu.log" ] && sed 's/^/# qemu: /' "$T/qemu.log"
+	boot_dump
 fi
 exit 0

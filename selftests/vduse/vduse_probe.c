@@ -10,8 +10,7 @@
  *                           accepted API version; newer kernels only)
  * Exit 0 if the control device opened and GET_API_VERSION worked.
  *
- * bookworm's linux-libc-dev is 6.1: newer constants are defined here when the
- * installed <linux/vduse.h> lacks them (values from the 7.3 uapi header).
+ * bookworm's linux-libc-dev is 6.1: vduse/vduse_abi.h has the newer constants.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,27 +19,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-#include <linux/types.h>
-#include <linux/vduse.h>
 
-#ifndef VDUSE_BASE
-#define VDUSE_BASE 0x81
-#endif
-#ifndef VDUSE_GET_API_VERSION
-#define VDUSE_GET_API_VERSION _IOR(VDUSE_BASE, 0x00, __u64)
-#endif
-#ifndef VDUSE_SET_API_VERSION
-#define VDUSE_SET_API_VERSION _IOW(VDUSE_BASE, 0x01, __u64)
-#endif
-#ifndef VDUSE_GET_FEATURES
-#define VDUSE_GET_FEATURES _IOR(VDUSE_BASE, 0x04, __u64)
-#endif
-#ifndef VDUSE_F_QUEUE_READY
-#define VDUSE_F_QUEUE_READY 0
-#endif
-#ifndef VDUSE_F_SUSPEND
-#define VDUSE_F_SUSPEND 1
-#endif
+#include "vduse_abi.h"
 
 static const char *ctl = "/dev/vduse/control";
 
