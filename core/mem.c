@@ -132,6 +132,14 @@ unsigned int vb_mem_remove_overlapping(struct vb_mem *mem, uint64_t gpa, uint64_
 	return n;
 }
 
+bool vb_mem_overlaps(const struct vb_mem *mem, uint64_t gpa, uint64_t size)
+{
+	for (unsigned int i = 0; i < mem->nregions; i++)
+		if (ranges_overlap(gpa, size, mem->regions[i].gpa, mem->regions[i].size))
+			return true;
+	return false;
+}
+
 static const struct vb_mem_region *lookup_gpa(const struct vb_mem *mem, uint64_t gpa)
 {
 	unsigned int n = nregions(mem);

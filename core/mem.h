@@ -50,6 +50,9 @@ void vb_mem_init(struct vb_mem *mem);
 /* Unmap every region; the miss hook stays. */
 void vb_mem_clear(struct vb_mem *mem);
 
+/* Whether a region overlaps [gpa, gpa + size). */
+bool vb_mem_overlaps(const struct vb_mem *mem, uint64_t gpa, uint64_t size);
+
 /* Unmap the regions that overlap [gpa, gpa + size). Return: how many. */
 unsigned int vb_mem_remove_overlapping(struct vb_mem *mem, uint64_t gpa, uint64_t size);
 

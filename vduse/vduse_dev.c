@@ -149,7 +149,7 @@ static int queue_start(struct vduse_dev *v, unsigned int i)
 		 * in-flight log, or without one, the used ring).
 		 */
 		if (v->reattached)
-			q->avail_from_used = !v->log;
+			q->avail_from_used = !v->log || !vduse_log_queue(v, i)->version;
 		else
 			q->vq.last_avail_idx = info.split.avail_index;
 		v->positioned |= 1u << i;
@@ -157,11 +157,16 @@ static int queue_start(struct vduse_dev *v, unsigned int i)
 	if (q->kick_fd < 0) {
 		struct vduse_vq_eventfd e = { .index = i };
 
-		e.fd = q->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (q->kick_fd < 0 || ioctl(v->fd, VDUSE_VQ_SETUP_KICKFD, &e)) {
-			vb_err("vduse %s: vq %u: kick eventfd: %s", v->name, i, strerror(errno));
-			return -errno;
+		e.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (e.fd < 0 || ioctl(v->fd, VDUSE_VQ_SETUP_KICKFD, &e)) {
+			int err = errno;
+
+			vb_err("vduse %s: vq %u: kick eventfd: %s", v->name, i, strerror(err));
+			if (e.fd >= 0)
+				close(e.fd);
+			return -err;
 		}
+		q->kick_fd = e.fd;
 	}
 	if (v->log) {
 		q->inflight_region = vduse_log_queue(v, i);
@@ -356,6 +361,16 @@ static void *message_loop(void *arg)
 		}
 		if (pfd[1].revents)
 			break;
+		/*
+		 * A reply came later than msg_timeout: the kernel failed every
+		 * pending request and will send none again, but keeps the fd
+		 * readable with POLLERR. Polling on would spin.
+		 */
+		if ((pfd[0].revents & POLLERR) && !(pfd[0].revents & POLLIN)) {
+			vb_err("vduse %s: the kernel marked the device broken; it must be destroyed",
+			       v->name);
+			break;
+		}
 		n = read(v->fd, &req, sizeof(req));
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
@@ -402,11 +417,12 @@ static void reattach(struct vduse_dev *v)
 		if (!ioctl(v->fd, VDUSE_VQ_GET_INFO, &info) && info.ready)
 			any_ready = v->ready[i] = true;
 	}
-	if (!v->log && any_ready) {
+	/* No log, or a new one (missing or unfit file): it knows nothing of the rings. */
+	if (!status && any_ready) {
 		status = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
 			 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
-		vb_warn("vduse %s: no --state-dir: requests the previous vblkd had in flight "
-			"are lost", v->name);
+		vb_warn("vduse %s: %s: requests the previous vblkd had in flight are lost", v->name,
+			v->log ? "the in-flight log is new" : "no --state-dir");
 	}
 	vb_info("vduse %s: re-attached to the existing device (driver status 0x%x)", v->name,
 		status);
@@ -483,6 +499,8 @@ err:
 	vduse_log_close(v, false);
 	close(v->ctl_fd);
 	v->ctl_fd = -1;
+	blk->notify = NULL;
+	blk->mem.miss = NULL;
 	return ret;
 }
 
@@ -511,10 +529,12 @@ void vduse_dev_close(struct vduse_dev *v, bool destroy)
 		close(v->fd);
 	v->fd = -1;
 	if (destroy && v->ctl_fd >= 0) {
-		if (ioctl(v->ctl_fd, VDUSE_DESTROY_DEV, v->name))
+		if (ioctl(v->ctl_fd, VDUSE_DESTROY_DEV, v->name)) {
 			vb_err("vduse %s: VDUSE_DESTROY_DEV: %s", v->name, strerror(errno));
-		else
+			destroy = false; /* the device stays, and so does its log */
+		} else {
 			vb_info("vduse %s: destroyed", v->name);
+		}
 	}
 	vduse_log_close(v, destroy);
 	if (v->ctl_fd >= 0)

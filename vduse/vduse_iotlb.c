@@ -16,10 +16,12 @@
 
 /*
  * Map the first entry overlapping [start, last], setting *end to its last
- * IOVA. Return: 1 an entry was found (mapped, or skipped with a log line),
+ * IOVA. @may_unmap: no ring runs, so stale mappings in the way may go.
+ * Return: 1 an entry was found (mapped, or skipped with a log line),
  * 0 there is none, -errno when the kernel refused.
  */
-static int map_first(struct vduse_dev *v, uint64_t start, uint64_t last, uint64_t *end)
+static int map_first(struct vduse_dev *v, uint64_t start, uint64_t last, uint64_t *end,
+		     bool may_unmap)
 {
 	struct vduse_iotlb_entry e = { .start = start, .last = last };
 	struct vb_mem *mem = &v->blk->mem;
@@ -50,7 +52,17 @@ static int map_first(struct vduse_dev *v, uint64_t start, uint64_t last, uint64_
 		       v->name, (unsigned long long)e.start, (unsigned long long)e.last, e.perm);
 		return 1;
 	}
-	/* A stale mapping that overlaps a new entry goes first. */
+	/*
+	 * A stale mapping that overlaps a new entry goes first, but only while
+	 * no ring runs: a worker may be using it. Otherwise the entry stays
+	 * unmapped until the UPDATE_IOTLB that follows the change.
+	 */
+	if (!may_unmap && vb_mem_overlaps(mem, e.start, e.last - e.start + 1)) {
+		close(fd);
+		vb_err_rl("vduse %s: IOVA [0x%llx, 0x%llx] overlaps a stale mapping; not mapped",
+			  v->name, (unsigned long long)e.start, (unsigned long long)e.last);
+		return 1;
+	}
 	vb_mem_remove_overlapping(mem, e.start, e.last - e.start + 1);
 	ret = vb_mem_add_take_fd(mem, e.start, e.last - e.start + 1, e.start, e.offset, fd);
 	if (ret) {
@@ -70,7 +82,7 @@ int vduse_iotlb_map_all(struct vduse_dev *v)
 
 	pthread_mutex_lock(&v->iotlb_lock);
 	for (;;) {
-		ret = map_first(v, start, UINT64_MAX, &end);
+		ret = map_first(v, start, UINT64_MAX, &end, true);
 		if (ret <= 0 || end == UINT64_MAX)
 			break;
 		start = end + 1;
@@ -94,7 +106,7 @@ int vduse_iotlb_miss(void *opaque, uint64_t iova)
 	if (vb_mem_covers(&v->blk->mem, iova, 1))
 		ret = 1;
 	else
-		ret = map_first(v, iova, iova, &end);
+		ret = map_first(v, iova, iova, &end, false);
 	pthread_mutex_unlock(&v->iotlb_lock);
 	if (!ret)
 		vb_err_rl("vduse %s: IOVA 0x%llx is not mapped", v->name, (unsigned long long)iova);
@@ -106,9 +118,12 @@ void vduse_iotlb_drop(struct vduse_dev *v, uint64_t start, uint64_t last)
 	unsigned int n;
 
 	pthread_mutex_lock(&v->iotlb_lock);
-	/* [0, UINT64_MAX] has no 64-bit size: its last byte is never mapped. */
+	/*
+	 * A range that ends at UINT64_MAX has no 64-bit end: stop one byte
+	 * short (never mapped), or the overlap test wraps and drops nothing.
+	 */
 	n = vb_mem_remove_overlapping(&v->blk->mem, start,
-				      last - start + 1 ? last - start + 1 : UINT64_MAX);
+				      last == UINT64_MAX ? last - start : last - start + 1);
 	pthread_mutex_unlock(&v->iotlb_lock);
 	vb_dbg("vduse %s: IOTLB update [0x%llx, 0x%llx]: dropped %u mapping(s)", v->name,
 	       (unsigned long long)start, (unsigned long long)last, n);

@@ -84,7 +84,12 @@ int vu_dispatch(struct vu_dev *d, struct vu_conn *c, struct vu_msg *m)
 	vb_dbg("%s%s", c->control ? "control: " : "", name);
 	d->cur = c;
 	d->reply_fd = -1;
+	/* Only the handler: a client slow to read its reply must not hold the device. */
+	if (d->lock)
+		pthread_mutex_lock(d->lock);
 	ret = h->fn(d, m);
+	if (d->lock)
+		pthread_mutex_unlock(d->lock);
 	vu_msg_close_fds(m); /* what the handler did not take */
 	if (ret == VU_REPLY && d->reply_fd >= 0) {
 		m->fds[0] = d->reply_fd;
@@ -234,13 +239,8 @@ static void conn_serve(struct vu_dev *d, struct vu_conn *c)
 		return;
 	}
 	ret = vu_msg_recv(c->fd, &msg);
-	if (!ret) {
-		if (d->lock)
-			pthread_mutex_lock(d->lock);
+	if (!ret)
 		ret = vu_dispatch(d, c, &msg);
-		if (d->lock)
-			pthread_mutex_unlock(d->lock);
-	}
 	if (ret) {
 		if (ret != -ECONNRESET)
 			vb_err("dropping the %s: %s", c->control ? "control client" : "front-end",

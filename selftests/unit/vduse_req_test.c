@@ -7,6 +7,7 @@
 #include "kselftest_harness.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
 
@@ -169,6 +170,20 @@ TEST_F(vreq, iotlb_update_ranges)
 	self->req.iova.last = UINT64_MAX;
 	handle(&self->v, &self->req, &self->resp);
 	EXPECT_EQ(VDUSE_REQ_RESULT_OK, self->resp.result);
+}
+
+/* An UPDATE_IOTLB range that ends at the top of the IOVA space drops what it covers. */
+TEST_F(vreq, iotlb_drop_to_the_top)
+{
+	int fd = memfd_create("vreq", MFD_CLOEXEC);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, ftruncate(fd, 0x1000));
+	ASSERT_EQ(0, vb_mem_add_take_fd(&self->blk->mem, 0x2000, 0x1000, 0x2000, 0, fd));
+	vduse_iotlb_drop(&self->v, 0x3000, UINT64_MAX);
+	EXPECT_EQ(1, self->blk->mem.nregions);
+	vduse_iotlb_drop(&self->v, 0x1000, UINT64_MAX);
+	EXPECT_EQ(0, self->blk->mem.nregions);
 }
 
 TEST_F(vreq, suspend_holds_rings)
