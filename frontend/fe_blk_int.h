@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Inside the virtio-blk test driver: what fe_blk.c (requests, vhost-user)
- * and fe_blk_vdpa.c (vhost-vdpa) share. Not for users of fe_blk.h.
+ * Inside the virtio-blk test driver: what fe_blk.c (bring-up, vhost-user)
+ * and fe_blk_vdpa.c (vhost-vdpa) share; fe_blk_req.c (requests) needs
+ * none of it. Not for users of fe_blk.h.
  */
 #ifndef VB_FE_BLK_INT_H
 #define VB_FE_BLK_INT_H

@@ -2,7 +2,7 @@
 /*
  * Helpers of the state-transfer host tests (state_mig_test.c, state_bad_test.c):
  * daemons with a control socket, the two daemons of a fixture, one-shot
- * save/load over a new connection, block I/O with patterns.
+ * save/load over a new connection (vd_state.c), block I/O with patterns.
  * Include after kselftest_harness.h and host_test.h.
  */
 #ifndef VB_STATE_UTIL_H
@@ -10,6 +10,7 @@
 
 #include "fe_state.h"
 #include "host_test.h"
+#include "vd_state.h"
 
 #define NQ 2
 #define IMAGE_ID "disk-A"
@@ -115,40 +116,15 @@ static inline int count_fds(pid_t pid, int settle_to)
 	return n;
 }
 
-/*
- * One transfer over a new connection to @sock: a save into *@out when @out is
- * given, else a load of @in. Return: 0, the back-end's refusal
- * (SET_DEVICE_STATE_FD error bits, else the CHECK code; > 0), or -errno for a
- * transport failure.
- */
-static inline int transfer(const char *sock, uint8_t **out, size_t *out_len, const void *in,
-			   size_t in_len)
-{
-	struct fe_state_res res;
-	struct fe_vu vu;
-	int ret;
-
-	ret = fe_vu_connect(&vu, sock, 5000);
-	if (ret)
-		return ret;
-	if (out)
-		ret = fe_state_save_buf(&vu, out, out_len, &res);
-	else
-		ret = fe_state_load_buf(&vu, in, in_len, &res);
-	fe_vu_disconnect(&vu);
-	if (ret == -EREMOTEIO)
-		return res.set_err ? (int)res.set_err : (int)res.check;
-	return ret;
-}
-
+/* 0, the back-end's refusal (> 0), or -errno: see vd_state.h. */
 static inline int load_into(const char *sock, const void *buf, size_t len)
 {
-	return transfer(sock, NULL, NULL, buf, len);
+	return vd_state_load(sock, 0, buf, len, NULL);
 }
 
 static inline int save_from(const char *sock, uint8_t **buf, size_t *len)
 {
-	return transfer(sock, buf, len, NULL, 0);
+	return vd_state_save(sock, 0, buf, len, NULL);
 }
 
 /* A front-end attaches to @d, writes and reads back one block, and leaves. */
