@@ -122,7 +122,7 @@ static int queue_start(struct vduse_dev *v, unsigned int i)
 	struct blk_queue *q = &v->blk->queues[i];
 	struct vduse_vq_info info = { .index = i };
 
-	if (q->started || (v->held & (1u << i)) || v->suspended)
+	if (q->started)
 		return 0;
 	if (ioctl(v->fd, VDUSE_VQ_GET_INFO, &info)) {
 		vb_err("vduse %s: VDUSE_VQ_GET_INFO %u: %s", v->name, i, strerror(errno));
@@ -177,6 +177,9 @@ static int queue_start(struct vduse_dev *v, unsigned int i)
 	vduse_iotlb_miss(v, info.driver_addr);
 	vduse_iotlb_miss(v, info.device_addr);
 	blk_queue_set_enabled(q, true);
+	/* Stopped (a migration in progress, maybe by a vblkd that died): position only. */
+	if ((v->held & (1u << i)) || v->suspended)
+		return v->reattached ? blk_queue_recover(q) : 0;
 	return blk_queue_start(q);
 }
 
@@ -285,6 +288,7 @@ static void suspend(struct vduse_dev *v)
 {
 	blk_dev_pause(v->blk); /* drains: what was taken from the rings completes */
 	v->suspended = true;
+	vduse_log_record(v);
 	vb_info("vduse %s: suspended", v->name);
 }
 
@@ -411,6 +415,12 @@ static void reattach(struct vduse_dev *v)
 	uint8_t status = v->log ? v->log->driver_status : 0;
 	bool any_ready = false;
 
+	/* A migration's suspend outlives the vblkd that did it. */
+	if (v->log) {
+		v->suspended = v->log->suspended;
+		v->held = v->log->held & ((1u << v->blk->opts.num_queues) - 1);
+	}
+
 	for (unsigned int i = 0; i < v->blk->opts.num_queues; i++) {
 		struct vduse_vq_info info = { .index = i };
 
@@ -424,8 +434,8 @@ static void reattach(struct vduse_dev *v)
 		vb_warn("vduse %s: %s: requests the previous vblkd had in flight are lost", v->name,
 			v->log ? "the in-flight log is new" : "no --state-dir");
 	}
-	vb_info("vduse %s: re-attached to the existing device (driver status 0x%x)", v->name,
-		status);
+	vb_info("vduse %s: re-attached to the existing device (driver status 0x%x%s)", v->name,
+		status, v->suspended ? ", suspended" : v->held ? ", rings held" : "");
 	v->status = v->blk->driver_status = status;
 	if (status & VIRTIO_CONFIG_S_DRIVER_OK)
 		driver_ok(v);
@@ -552,6 +562,7 @@ int vduse_dev_ring_stop(void *opaque, unsigned int index, uint16_t *base)
 
 	*base = blk_queue_stop(&v->blk->queues[index]);
 	v->held |= 1u << index;
+	vduse_log_record(v);
 	vb_info("vduse %s: vq %u stopped at avail index %u (control socket)", v->name, index,
 		*base);
 	return 0;
@@ -564,6 +575,7 @@ int vduse_dev_ring_start(void *opaque, unsigned int index)
 	if (!(v->held & (1u << index)))
 		return 0;
 	v->held &= ~(1u << index);
+	vduse_log_record(v);
 	vb_info("vduse %s: vq %u restarted (control socket)", v->name, index);
 	if (!(v->status & VIRTIO_CONFIG_S_DRIVER_OK))
 		return 0;

@@ -29,7 +29,10 @@ struct vduse_log_header {
 	uint16_t queue_size;
 	uint64_t features; /* as the driver acked them */
 	uint8_t driver_status;
-	uint8_t padding[39];
+	uint8_t suspended; /* a restart keeps the rings stopped */
+	uint8_t padding1[2];
+	uint32_t held;
+	uint8_t padding[32];
 };
 
 struct vduse_dev {
@@ -105,7 +108,7 @@ void vduse_iotlb_drop(struct vduse_dev *v, uint64_t start, uint64_t last);
  */
 int vduse_log_open(struct vduse_dev *v, bool keep);
 struct vb_inflight_queue *vduse_log_queue(struct vduse_dev *v, unsigned int index);
-/* Driver status and features, for a re-attach. */
+/* Driver status, features and stopped rings, for a re-attach. */
 void vduse_log_record(struct vduse_dev *v);
 /* Forget every ring's in-flight state (a driver reset). */
 void vduse_log_reset(struct vduse_dev *v);

@@ -18,7 +18,7 @@
 #include "vduse_dev.h"
 
 #define VDUSE_LOG_MAGIC 0x676f6c2d6b6c6276ull /* "vblk-log" */
-#define VDUSE_LOG_VERSION 1
+#define VDUSE_LOG_VERSION 2
 
 _Static_assert(sizeof(struct vduse_log_header) == 64, "log header is one cache line");
 
@@ -104,6 +104,8 @@ void vduse_log_record(struct vduse_dev *v)
 		return;
 	v->log->features = v->blk->features;
 	v->log->driver_status = v->status;
+	v->log->suspended = v->suspended;
+	v->log->held = v->held;
 }
 
 void vduse_log_reset(struct vduse_dev *v)

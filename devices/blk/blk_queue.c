@@ -468,6 +468,38 @@ err_free:
 	return ret;
 }
 
+int blk_queue_recover(struct blk_queue *q)
+{
+	struct vb_inflight_queue *inf = q->inflight_region;
+	uint16_t heads[VB_VQ_MAX_SIZE];
+	int ret;
+
+	if (q->started)
+		return 0;
+	ret = vb_vq_map(&q->vq, &q->dev->mem, q->num, &q->addrs);
+	if (ret)
+		return ret;
+	q->vq.used_idx = __atomic_load_n(&q->vq.used->idx, __ATOMIC_ACQUIRE);
+	if (q->avail_from_used) {
+		q->vq.last_avail_idx = q->vq.used_idx;
+		q->avail_from_used = false;
+	}
+	if (!inf || !inf->version)
+		return 0;
+	if (q->num > q->inflight_capacity)
+		return -EINVAL;
+	ret = vb_inflight_recover(inf, q->num, q->vq.used_idx, heads, &q->vq.inflight_counter);
+	if (ret < 0)
+		return ret;
+	/* A start recovers the same heads from the region and submits each once. */
+	memcpy(q->carried, heads, (size_t)ret * sizeof(heads[0]));
+	q->ncarried = (uint16_t)ret;
+	q->vq.last_avail_idx = (uint16_t)(q->vq.used_idx + ret);
+	vb_info("vq %u: stopped at avail %u with %d in flight (recovered)", q->index,
+		q->vq.last_avail_idx, ret);
+	return 0;
+}
+
 uint16_t blk_queue_stop(struct blk_queue *q)
 {
 	if (!q->started)

@@ -91,6 +91,15 @@ bool blk_queue_ready(const struct blk_queue *q);
  */
 int blk_queue_start(struct blk_queue *q);
 
+/**
+ * blk_queue_recover() - where a stopped ring stands, without starting it
+ * For a ring a dead back-end had stopped (suspended for a migration): maps
+ * it, takes the position from the in-flight region (or the used ring) and
+ * keeps the heads still in flight as carried, so a state save or
+ * GET_VRING_BASE sees what a start would. Return: 0 or -errno.
+ */
+int blk_queue_recover(struct blk_queue *q);
+
 /* Finish in-flight requests, join the worker. Returns the next avail index. */
 uint16_t blk_queue_stop(struct blk_queue *q);
 

@@ -6,17 +6,23 @@
 # issued while suspended waits; the save is then accepted, and a second
 # suspend reports the same indices (they are stable); `vblkctl resume`
 # restarts the rings, the waiting write completes and the data verifies.
+# Between the two suspends vblkd is killed with SIGKILL and restarted: the
+# restarted one re-attaches still suspended (the in-flight log under
+# --state-dir keeps that), so the write keeps waiting and the indices hold.
 # vdtest-timeout: 180
 
 NAME=vblk3
 IMG=/tmp/img3
 CTL=/tmp/vblk3.ctl
+STATE=/tmp/st3
 LOG=/tmp/vblkd-$NAME.log
 # shellcheck disable=SC2034 # read by fail (lib.sh)
 VDTEST_LOGS=$LOG
 
 truncate -s 32M "$IMG" || fail "cannot create $IMG"
-vblkd_start "$LOG" --vduse "$NAME" --image "$IMG" --num-queues 2 --control-socket "$CTL"
+mkdir -p "$STATE"
+vblkd_start "$LOG" --vduse "$NAME" --image "$IMG" --num-queues 2 --control-socket "$CTL" \
+	--state-dir "$STATE"
 vduse_wait_disk "$NAME" "$VBLKD_PID" 60
 dev=$VD_DEV
 dd if=/dev/urandom of=/tmp/p3a bs=1M count=4 2> /dev/null
@@ -41,6 +47,18 @@ alive "$wpid" || fail "a write completed while the device was suspended"
 
 vblkctl state save --socket "$CTL" -o /tmp/s3 || fail "state save refused while suspended"
 note "state saved while suspended: $(wc -c < /tmp/s3) bytes"
+
+kill -KILL "$VBLKD_PID"
+wait "$VBLKD_PID" 2> /dev/null
+LOG=/tmp/vblkd-$NAME.2.log
+VDTEST_LOGS="$VDTEST_LOGS $LOG"
+vblkd_start "$LOG" --vduse "$NAME" --image "$IMG" --num-queues 2 --control-socket "$CTL" \
+	--state-dir "$STATE"
+wait_until 30 grep -q "re-attached.*rings held" "$LOG" ||
+	fail "the restarted vblkd did not re-attach with its rings held"
+wait_until 10 grep -q "listening on $CTL" "$LOG" || fail "the restarted vblkd has no control socket"
+sleep 1
+alive "$wpid" || fail "the waiting write completed after the restart, before resume"
 vblkctl --json suspend --socket "$CTL" --queues 2 > /tmp/sus2.json || fail "second suspend failed"
 bases2=$(sed -n 's/.*"bases":\[\([0-9,]*\)\].*/\1/p' /tmp/sus2.json)
 [ "$bases1" = "$bases2" ] || fail "indices moved while suspended: $bases1 then $bases2"
