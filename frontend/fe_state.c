@@ -76,20 +76,6 @@ int fe_state_check(struct fe_vu *vu, uint64_t *code)
 	return fe_vu_get_u64(vu, VHOST_USER_CHECK_DEVICE_STATE, code);
 }
 
-/* Wait for @events on @fd; 0, -ETIMEDOUT or -errno. */
-static int fe_state_poll(int fd, short events, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	int n;
-
-	do {
-		n = poll(&pfd, 1, timeout_ms);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	return n ? 0 : -ETIMEDOUT;
-}
-
 /* Read the non-blocking @fd to EOF into @sink; stalls longer than @timeout_ms fail. */
 static int fe_state_drain(int fd, int timeout_ms, fe_state_sink_fn sink, void *opaque,
 			  struct fe_state_res *res)
@@ -112,7 +98,7 @@ static int fe_state_drain(int fd, int timeout_ms, fe_state_sink_fn sink, void *o
 				ret = -errno;
 				break;
 			}
-			ret = fe_state_poll(fd, POLLIN, timeout_ms);
+			ret = fe_wait_fd(fd, POLLIN, timeout_ms);
 			if (ret)
 				break;
 			continue;
@@ -139,7 +125,7 @@ static int fe_state_write_pipe(int fd, const uint8_t *buf, size_t len, int timeo
 				continue;
 			if (errno != EAGAIN)
 				return -errno;
-			ret = fe_state_poll(fd, POLLOUT, timeout_ms);
+			ret = fe_wait_fd(fd, POLLOUT, timeout_ms);
 			if (ret)
 				return ret;
 			continue;

@@ -280,17 +280,11 @@ int fe_vq_get_used(struct fe_vq *vq, void **cookie, uint32_t *len)
 
 static int fe_wait_eventfd(int fd, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	uint64_t val;
-	int n;
+	int ret = fe_wait_fd(fd, POLLIN, timeout_ms);
 
-	do {
-		n = poll(&pfd, 1, timeout_ms);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -ETIMEDOUT;
+	if (ret)
+		return ret;
 	if (read(fd, &val, sizeof(val)) < 0 && errno != EAGAIN)
 		return -errno;
 	return 0;

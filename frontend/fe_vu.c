@@ -78,21 +78,27 @@ int fe_vu_send_msg(struct fe_vu *vu, const struct vu_msg *msg)
 	return vu_msg_send(vu->sock, msg);
 }
 
-int fe_vu_recv_msg(struct fe_vu *vu, struct vu_msg *msg)
+int fe_wait_fd(int fd, short events, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = vu->sock, .events = POLLIN };
+	struct pollfd pfd = { .fd = fd, .events = events };
 	int n;
 
-	if (vu->sock < 0)
-		return -ENOTCONN;
 	do {
-		n = poll(&pfd, 1, vu->timeout_ms);
+		n = poll(&pfd, 1, timeout_ms);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	if (n == 0)
-		return -ETIMEDOUT;
-	return vu_msg_recv(vu->sock, msg);
+	return n ? 0 : -ETIMEDOUT;
+}
+
+int fe_vu_recv_msg(struct fe_vu *vu, struct vu_msg *msg)
+{
+	int ret;
+
+	if (vu->sock < 0)
+		return -ENOTCONN;
+	ret = fe_wait_fd(vu->sock, POLLIN, vu->timeout_ms);
+	return ret ? ret : vu_msg_recv(vu->sock, msg);
 }
 
 int fe_vu_recv_reply(struct fe_vu *vu, uint32_t request, struct vu_msg *reply)

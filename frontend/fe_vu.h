@@ -36,6 +36,9 @@ struct fe_vu {
  * @wait_ms:	keep retrying this long while the path is missing or refused
  */
 int fe_vu_connect(struct fe_vu *vu, const char *path, int wait_ms);
+
+/* Wait up to @timeout_ms for @events on @fd, retrying EINTR; 0, -ETIMEDOUT or -errno. */
+int fe_wait_fd(int fd, short events, int timeout_ms);
 void fe_vu_disconnect(struct fe_vu *vu);
 
 /* Raw access: send @msg as is (header, payload of hdr.size, nfds fds). */
