@@ -40,6 +40,15 @@ TEST_F(blob, every_truncation_is_reported_as_truncated)
 	}
 }
 
+/* The blob with one bit flipped, through the reader. */
+static int read_flipped(FIXTURE_DATA(blob) *self, uint8_t *copy, size_t bit)
+{
+	memcpy(copy, self->w.buf, self->w.len);
+	copy[bit / 8] ^= 1 << (bit % 8);
+	memset(&self->rc, 0, sizeof(self->rc));
+	return read_blob(copy, self->w.len, 0, 0, &self->rc, DEV_TYPE);
+}
+
 TEST_F(blob, random_single_bit_flips_are_all_rejected)
 {
 	uint8_t *copy = malloc(self->w.len);
@@ -49,10 +58,7 @@ TEST_F(blob, random_single_bit_flips_are_all_rejected)
 	for (int i = 0; i < 100; i++) {
 		size_t bit = xorshift(&seed) % (self->w.len * 8);
 
-		memcpy(copy, self->w.buf, self->w.len);
-		copy[bit / 8] ^= 1 << (bit % 8);
-		memset(&self->rc, 0, sizeof(self->rc));
-		EXPECT_NE(STATE_OK, read_blob(copy, self->w.len, 0, 0, &self->rc, DEV_TYPE)) {
+		EXPECT_NE(STATE_OK, read_flipped(self, copy, bit)) {
 			TH_LOG("flip of bit %zu accepted", bit);
 			break;
 		}
@@ -66,10 +72,7 @@ TEST_F(blob, every_single_bit_flip_is_rejected)
 
 	ASSERT_NE(NULL, copy);
 	for (size_t bit = 0; bit < self->w.len * 8; bit++) {
-		memcpy(copy, self->w.buf, self->w.len);
-		copy[bit / 8] ^= 1 << (bit % 8);
-		memset(&self->rc, 0, sizeof(self->rc));
-		EXPECT_NE(STATE_OK, read_blob(copy, self->w.len, 0, 0, &self->rc, DEV_TYPE)) {
+		EXPECT_NE(STATE_OK, read_flipped(self, copy, bit)) {
 			TH_LOG("flip of bit %zu accepted", bit);
 			break;
 		}
