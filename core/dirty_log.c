@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "dirty_log.h"
-#include "mem.h"
+#include "core/dirty_log.h"
+#include "core/mem.h"
 
 #include <errno.h>
 #include <string.h>

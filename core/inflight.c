@@ -1,16 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "inflight.h"
+#include "core/inflight.h"
 
 #include <errno.h>
 #include <stdlib.h>
-
-uint64_t vb_inflight_queue_size(uint16_t queue_size)
-{
-	uint64_t n = sizeof(struct vb_inflight_queue) +
-		     (uint64_t)queue_size * sizeof(struct vb_inflight_desc);
-
-	return (n + 63) & ~63ull;
-}
 
 int vb_inflight_recover(struct vb_inflight_queue *q, uint16_t num, uint16_t used_idx,
 			uint16_t *heads, uint64_t *counter)

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * In-flight request tracking in shared memory, with the split-ring layout of
- * vhost-user.rst "Inflight I/O tracking" (QueueRegionSplit / DescStateSplit).
+ * In-flight request tracking in shared memory (layout: proto/inflight.h).
  * The region outlives the back-end process, so a restarted back-end can
  * resubmit what the previous one had taken from the ring but not completed.
  */
@@ -10,26 +9,7 @@
 
 #include <stdint.h>
 
-struct vb_inflight_desc {
-	uint8_t inflight;
-	uint8_t padding[5];
-	uint16_t next;
-	uint64_t counter;
-};
-
-struct vb_inflight_queue {
-	uint64_t features;
-	uint16_t version;
-	uint16_t desc_num;
-	uint16_t last_batch_head;
-	uint16_t used_idx;
-	struct vb_inflight_desc desc[];
-};
-
-#define VB_INFLIGHT_VERSION 1
-
-/* Bytes one queue's region takes for a given ring size (64-byte aligned). */
-uint64_t vb_inflight_queue_size(uint16_t queue_size);
+#include "proto/inflight.h"
 
 /**
  * vb_inflight_recover() - make a region consistent with the used ring

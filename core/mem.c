@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "mem.h"
+#include "core/mem.h"
 
 #include <errno.h>
 #include <string.h>

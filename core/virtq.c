@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "virtq.h"
+#include "core/virtq.h"
 
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
-#include "log.h"
+#include "core/log.h"
 
 int vb_vq_map(struct vb_vq *vq, const struct vb_mem *mem, uint16_t num,
 	      const struct vb_vq_addrs *addrs)

@@ -13,9 +13,9 @@
 #include <sys/uio.h>
 #include <linux/virtio_ring.h>
 
-#include "dirty_log.h"
-#include "inflight.h"
-#include "mem.h"
+#include "core/dirty_log.h"
+#include "core/inflight.h"
+#include "core/mem.h"
 
 #define VB_VQ_MAX_SIZE 1024
 #define VB_MAX_SEGS 256 /* descriptors per request, headers included */

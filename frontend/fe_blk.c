@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* virtio-blk driver of the test front-end: bring-up and teardown, the vhost-user transport. */
-#include "fe_blk.h"
+#include "frontend/fe_blk.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "fe_blk_int.h"
+#include "frontend/fe_blk_int.h"
 
 #define FE_BLK_PROTOCOL_FEATURES                                                   \
 	(1ull << VHOST_USER_PROTOCOL_F_MQ | 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK | \

@@ -14,11 +14,11 @@
 
 #include <linux/virtio_blk.h>
 
-#include "fe_mem.h"
-#include "fe_vdpa.h"
-#include "fe_vq.h"
-#include "fe_vu.h"
-#include "inflight.h"
+#include "frontend/fe_mem.h"
+#include "frontend/fe_vdpa.h"
+#include "frontend/fe_vq.h"
+#include "frontend/fe_vu.h"
+#include "core/inflight.h"
 
 #define FE_BLK_MAX_QUEUES 16
 #define FE_BLK_SECTOR 512u

@@ -11,7 +11,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
-#include "fe_blk.h"
+#include "frontend/fe_blk.h"
 
 /* Device features the driver understands, whatever the transport. */
 #define FE_BLK_FEATURES                                                            \

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* virtio-blk driver of the test front-end: requests and completions, on either transport. */
-#include "fe_blk.h"
+#include "frontend/fe_blk.h"
 
 #include <endian.h>
 #include <errno.h>

@@ -5,8 +5,8 @@
 
 #include <linux/virtio_ids.h>
 
-#include "fe_blk_int.h"
-#include "vduse_abi.h"
+#include "frontend/fe_blk_int.h"
+#include "proto/vduse_abi.h"
 
 /*
  * Everything of a bring-up but the rings: features (@need: exactly these,

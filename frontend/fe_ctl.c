@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Suspend and resume of a VDUSE device through vblkd's control socket. */
-#include "fe_ctl.h"
+#include "frontend/fe_ctl.h"
 
 #include <errno.h>
 
-#include "fe_vu.h"
+#include "frontend/fe_vu.h"
 
 #define FE_CTL_CONNECT_MS 5000
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Guest memory for the front-end: memfd, mapping and page allocator. */
-#include "fe_mem.h"
+#include "frontend/fe_mem.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Back-end state save/load through a pipe, QEMU's stream framing, migration. */
-#include "fe_state.h"
+#include "frontend/fe_state.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fe_blk.h"
-#include "fe_vu.h"
+#include "frontend/fe_blk.h"
+#include "frontend/fe_vu.h"
 
 #define FE_STATE_IO_BUF (64u << 10)
 #define FE_STATE_BUF_MAX (256ull << 20)	/* bound on what a save may hand back */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* vhost-vdpa client: device ioctls and IOTLB messages. */
-#include "fe_vdpa.h"
+#include "frontend/fe_vdpa.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,8 +11,8 @@
 
 #include <linux/virtio_config.h>
 
-#include "fe_mem.h"
-#include "vduse_abi.h"
+#include "frontend/fe_mem.h"
+#include "proto/vduse_abi.h"
 
 #define FE_VDPA_CONFIG_MAX 4096u
 

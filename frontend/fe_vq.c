@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Driver side of a split virtqueue living in the front-end's guest memory. */
-#include "fe_vq.h"
+#include "frontend/fe_vq.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -10,9 +10,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "fe_mem.h"
-#include "fe_vdpa.h"
-#include "fe_vu.h"
+#include "frontend/fe_mem.h"
+#include "frontend/fe_vdpa.h"
+#include "frontend/fe_vu.h"
 
 static void fe_vq_reset_free(struct fe_vq *vq)
 {

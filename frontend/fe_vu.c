@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* vhost-user client: connection, message round trips, typed requests. */
-#include "fe_vu.h"
+#include "frontend/fe_vu.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -12,7 +12,7 @@
 
 #include <linux/virtio_config.h>
 
-#include "fe_mem.h"
+#include "frontend/fe_mem.h"
 
 static int64_t fe_now_ms(void)
 {

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "vu_msg.h"
+#include "proto/vu_msg.h"
 
 struct fe_mem;
 

@@ -4,7 +4,7 @@
  * and final XOR 0xffffffff. One table lookup per byte: device state is a few
  * kilobytes, so this is never on a hot path.
  */
-#include "state.h"
+#include "state/state.h"
 
 /* crc32c_table[i] = CRC of the byte i, bit by bit (selftests check it). */
 static const uint32_t crc32c_table[256] = {

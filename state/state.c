@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "state.h"
+#include "state/state.h"
 
 /* Flag bits this version of the format defines. */
 #define STATE_SECTION_KNOWN_FLAGS STATE_SECTION_OPTIONAL

@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fe_ctl.h"
-#include "fe_state.h"
-#include "fe_vu.h"
+#include "frontend/fe_ctl.h"
+#include "frontend/fe_state.h"
+#include "frontend/fe_vu.h"
 #include "vblkctl.h"
 
 static const char usage[] =

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "fe_state.h"
+#include "frontend/fe_state.h"
 
 #define CTL_EXIT_OK 0
 #define CTL_EXIT_FAIL 1

@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "state.h"
+#include "state/state.h"
 #include "vblkctl.h"
 
 /* The transfer the failure happened in, or NULL. */

@@ -8,12 +8,12 @@
 #include <unistd.h>
 #include <liburing.h>
 
-#include "blk_dev.h"
-#include "log.h"
+#include "devices/blk/blk_dev.h"
+#include "core/log.h"
 #include "vblkd_args.h"
-#include "vdpa_nl.h"
-#include "vduse_dev.h"
-#include "vu_server.h"
+#include "vduse/vdpa_nl.h"
+#include "vduse/vduse_dev.h"
+#include "vhost-user-compat/vu_server.h"
 
 /* SIGTERM/SIGINT arrive on an fd; blocked before any thread exists, so workers never see them. */
 static int stop_signals_fd(void)

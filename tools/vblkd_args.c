@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "vduse_abi.h"
+#include "core/log.h"
+#include "proto/vduse_abi.h"
 
 static const char usage[] =
 	"Usage: vblkd --vhost-user SOCKET --image FILE [OPTIONS]\n"

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "blk_dev.h"
+#include "devices/blk/blk_dev.h"
 
 struct vblkd_args {
 	const char *vhost_user;

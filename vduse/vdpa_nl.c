@@ -17,7 +17,7 @@
 #include <linux/netlink.h>
 #include <linux/vdpa.h>
 
-#include "vdpa_nl.h"
+#include "vduse/vdpa_nl.h"
 
 /*
  * DEV_NEW and DEV_DEL run the driver's probe or remove before the kernel

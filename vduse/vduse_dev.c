@@ -4,7 +4,7 @@
  * re-attachment, the message thread, and the ring control the
  * compatibility endpoint uses on kernels without VDUSE_SUSPEND.
  */
-#include "vduse_dev.h"
+#include "vduse/vduse_dev.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 
-#include "log.h"
+#include "core/log.h"
 
 #define VDUSE_CONTROL "/dev/vduse/control"
 

@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "blk_dev.h"
-#include "vduse_abi.h"
+#include "devices/blk/blk_dev.h"
+#include "proto/vduse_abi.h"
 
 struct vduse_dev_opts {
 	const char *name;

@@ -11,8 +11,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "vduse_dev.h"
+#include "core/log.h"
+#include "vduse/vduse_dev.h"
 
 /*
  * Map the first entry overlapping [start, last], setting *end to its last

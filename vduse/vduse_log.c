@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "inflight.h"
-#include "log.h"
-#include "vduse_dev.h"
+#include "core/inflight.h"
+#include "core/log.h"
+#include "vduse/vduse_dev.h"
 
 #define VDUSE_LOG_MAGIC 0x676f6c2d6b6c6276ull /* "vblk-log" */
 #define VDUSE_LOG_VERSION 2

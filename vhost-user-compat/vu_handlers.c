@@ -11,8 +11,8 @@
 #include <sys/eventfd.h>
 #include <linux/virtio_config.h>
 
-#include "log.h"
-#include "vu_handlers.h"
+#include "core/log.h"
+#include "vhost-user-compat/vu_handlers.h"
 
 #define PROTOCOL_FEATURES                                                               \
 	(1ull << VHOST_USER_PROTOCOL_F_MQ | 1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD |   \

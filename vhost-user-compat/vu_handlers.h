@@ -2,7 +2,7 @@
 #ifndef VB_VU_HANDLERS_H
 #define VB_VU_HANDLERS_H
 
-#include "vu_server.h"
+#include "vhost-user-compat/vu_server.h"
 
 /* X(message, handler, most fds it may carry) for every message vblkd serves. */
 #define VU_HANDLER_LIST(X)                                        \

@@ -9,9 +9,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "inflight.h"
-#include "log.h"
-#include "vu_server.h"
+#include "core/inflight.h"
+#include "core/log.h"
+#include "vhost-user-compat/vu_server.h"
 
 static int check_geometry(const struct vu_dev *d, uint16_t num_queues, uint16_t queue_size)
 {

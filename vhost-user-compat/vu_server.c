@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Listening socket, connection lifetime and the message dispatcher. */
-#include "vu_server.h"
+#include "vhost-user-compat/vu_server.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -10,8 +10,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "vu_handlers.h"
+#include "core/log.h"
+#include "vhost-user-compat/vu_handlers.h"
 
 struct vu_handler {
 	int (*fn)(struct vu_dev *d, struct vu_msg *m);

@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "blk_dev.h"
-#include "state.h"
-#include "vu_msg.h"
+#include "devices/blk/blk_dev.h"
+#include "state/state.h"
+#include "proto/vu_msg.h"
 
 struct vu_inflight_shm {
 	void *base;

@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "blk_state.h"
-#include "log.h"
-#include "vu_server.h"
+#include "devices/blk/blk_state.h"
+#include "core/log.h"
+#include "vhost-user-compat/vu_server.h"
 
 #define CHECK_WAIT_MS 2000 /* CHECK comes after the front-end finished its side */
 

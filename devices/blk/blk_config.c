@@ -8,7 +8,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
-#include "blk_dev.h"
+#include "devices/blk/blk_dev.h"
 
 /*
  * A request may hold as many descriptors as the largest ring (as QEMU's

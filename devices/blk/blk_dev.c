@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Device object: the image, and the queue-wide operations transports use. */
-#include "blk_dev.h"
+#include "devices/blk/blk_dev.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <linux/fs.h>
 #include <linux/virtio_config.h>
 
-#include "log.h"
+#include "core/log.h"
 
 static int image_size(int fd, uint64_t *size)
 {

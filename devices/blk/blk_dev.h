@@ -11,10 +11,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "blk_queue.h"
-#include "blk_state.h"
-#include "dirty_log.h"
-#include "mem.h"
+#include "devices/blk/blk_queue.h"
+#include "devices/blk/blk_state.h"
+#include "core/dirty_log.h"
+#include "core/mem.h"
 
 #define BLK_MAX_QUEUES 16
 

@@ -4,7 +4,7 @@
  * and wake-ups are reads on eventfds submitted through the same ring, so a
  * loop iteration costs one io_uring_enter for any number of requests.
  */
-#include "blk_queue.h"
+#include "devices/blk/blk_queue.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -14,8 +14,8 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ring.h>
 
-#include "blk_dev.h"
-#include "log.h"
+#include "devices/blk/blk_dev.h"
+#include "core/log.h"
 
 #define UD_KICK 1ull
 #define UD_WAKE 2ull

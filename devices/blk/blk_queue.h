@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <liburing.h>
 
-#include "blk_req.h"
-#include "virtq.h"
+#include "devices/blk/blk_req.h"
+#include "core/virtq.h"
 
 struct blk_dev;
 

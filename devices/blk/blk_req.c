@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "blk_req.h"
+#include "devices/blk/blk_req.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -8,7 +8,7 @@
 #include <linux/falloc.h>
 #include <linux/virtio_blk.h>
 
-#include "log.h"
+#include "core/log.h"
 
 size_t blk_iov_read(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len)
 {

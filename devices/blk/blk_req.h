@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "virtq.h"
+#include "core/virtq.h"
 
 #define BLK_SECTOR 512u
 #define BLK_SERIAL_LEN 20 /* VIRTIO_BLK_ID_BYTES */

@@ -4,14 +4,14 @@
  * staging area while bytes arrive, applied only once the trailer verified.
  * Layouts: docs/state-format.md. Every field is encoded explicitly.
  */
-#include "blk_state.h"
+#include "devices/blk/blk_state.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "blk_dev.h"
-#include "log.h"
+#include "devices/blk/blk_dev.h"
+#include "core/log.h"
 
 #define PRODUCER_VERSION (0u << 16 | 1u << 8 | 0u)
 #define DEVICE_LEN 20

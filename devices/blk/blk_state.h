@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "state.h"
+#include "state/state.h"
 
 #define BLK_STATE_DEVICE_TYPE 2 /* virtio device id of a block device */
 

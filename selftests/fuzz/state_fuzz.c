@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "state.h"
+#include "state/state.h"
 
 #define DEV_TYPE 2
 #define MAX_SECTIONS 4096

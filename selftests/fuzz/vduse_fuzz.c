@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "blk_dev.h"
-#include "log.h"
-#include "vduse_dev.h"
+#include "devices/blk/blk_dev.h"
+#include "core/log.h"
+#include "vduse/vduse_dev.h"
 
 static struct blk_dev *blk;
 

@@ -16,7 +16,7 @@
 
 #include <linux/virtio_config.h>
 
-#include "fe_blk.h"
+#include "frontend/fe_blk.h"
 #include "vd_proc.h"
 
 #define HOST_IMAGE_SIZE (16ull << 20)

@@ -15,9 +15,9 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "fe_state.h"
+#include "frontend/fe_state.h"
 #include "host_test.h"
-#include "state.h"
+#include "state/state.h"
 #include "state_util.h"
 
 /* Damaged and foreign state, into a fresh destination. */

@@ -10,9 +10,9 @@
 
 #include <sys/mman.h>
 
-#include "fe_state.h"
+#include "frontend/fe_state.h"
 #include "host_test.h"
-#include "state.h"
+#include "state/state.h"
 #include "state_util.h"
 
 /* Migration between two daemons on one image, one guest. */

@@ -8,7 +8,7 @@
 #ifndef VB_STATE_UTIL_H
 #define VB_STATE_UTIL_H
 
-#include "fe_state.h"
+#include "frontend/fe_state.h"
 #include "host_test.h"
 #include "vd_state.h"
 

@@ -4,8 +4,8 @@
 
 #include <errno.h>
 
-#include "fe_state.h"
-#include "fe_vu.h"
+#include "frontend/fe_state.h"
+#include "frontend/fe_vu.h"
 
 /* A save into *@out when @out is given, else a load of @in. */
 static int vd_state_transfer(const char *sock, int timeout_ms, uint8_t **out, size_t *out_len,

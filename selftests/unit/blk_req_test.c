@@ -6,7 +6,7 @@
 #include <linux/falloc.h>
 #include <linux/virtio_blk.h>
 
-#include "blk_req.h"
+#include "devices/blk/blk_req.h"
 
 #define CAP 2048 /* sectors */
 

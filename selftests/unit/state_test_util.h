@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "state.h"
+#include "state/state.h"
 
 #define DEV_TYPE 2
 #define REC_MAX 16

@@ -11,9 +11,9 @@
 #include <unistd.h>
 #include <linux/virtio_config.h>
 
-#include "blk_dev.h"
-#include "log.h"
-#include "vduse_dev.h"
+#include "devices/blk/blk_dev.h"
+#include "core/log.h"
+#include "vduse/vduse_dev.h"
 
 FIXTURE(vreq) {
 	char image[64];

@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "virtq.h"
+#include "core/virtq.h"
 
 #define TM_GPA 0x100000ull
 #define TM_UVA 0x7f0000000000ull

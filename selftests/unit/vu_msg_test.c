@@ -5,7 +5,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
-#include "vu_msg.h"
+#include "proto/vu_msg.h"
 
 static struct vu_msg make(uint32_t req, uint32_t size)
 {

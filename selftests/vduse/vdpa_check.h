@@ -11,9 +11,9 @@
 
 #include <limits.h>
 
-#include "fe_ctl.h"
+#include "frontend/fe_ctl.h"
 #include "vdpa_util.h"
-#include "vduse_abi.h"
+#include "proto/vduse_abi.h"
 
 #define VT_CHUNK (64u << 10)		/* bytes per request */
 #define VT_DEPTH 16			/* requests in flight, over all queues */

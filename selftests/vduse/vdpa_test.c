@@ -13,13 +13,13 @@
 
 #include <stdio.h>
 
-#include "fe_ctl.h"
-#include "host_test.h"
-#include "state.h"
-#include "vd_state.h"
+#include "frontend/fe_ctl.h"
+#include "selftests/host/host_test.h"
+#include "state/state.h"
+#include "selftests/host/vd_state.h"
 #include "vdpa_check.h"
 #include "vdpa_util.h"
-#include "vduse_abi.h"
+#include "proto/vduse_abi.h"
 
 /* 6b: I/O */
 

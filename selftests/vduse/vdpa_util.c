@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "blk_state.h"
-#include "state.h"
-#include "vduse_abi.h"
+#include "devices/blk/blk_state.h"
+#include "state/state.h"
+#include "proto/vduse_abi.h"
 
 bool vt_have_vduse(void)
 {

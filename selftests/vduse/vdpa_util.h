@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fe_blk.h"
-#include "vd_proc.h"
+#include "frontend/fe_blk.h"
+#include "selftests/host/vd_proc.h"
 
 #define VT_NQ 2
 #define VT_IMAGE_SIZE (64ull << 20)

@@ -20,7 +20,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "vduse_abi.h"
+#include "proto/vduse_abi.h"
 
 static const char *ctl = "/dev/vduse/control";
 

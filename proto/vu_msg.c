@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* vhost-user message codec: framing, fd passing and per-id validation. */
-#include "vu_msg.h"
+#include "proto/vu_msg.h"
 
 #include <errno.h>
 #include <string.h>
