@@ -47,7 +47,8 @@ int vb_vq_pop(struct vb_vq *vq, uint16_t *head)
 		vb_err_rl("virtqueue: head %u out of ring of %u", h, vq->num);
 		return -EBADMSG;
 	}
-	vq->last_avail_idx++;
+	/* Read from other threads (a VDUSE position query): never a torn or racy store. */
+	__atomic_store_n(&vq->last_avail_idx, (uint16_t)(vq->last_avail_idx + 1), __ATOMIC_RELAXED);
 	vb_vq_track(vq, h);
 	*head = h;
 	return 1;

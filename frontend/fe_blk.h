@@ -18,7 +18,7 @@
 #include "frontend/fe_vdpa.h"
 #include "frontend/fe_vq.h"
 #include "frontend/fe_vu.h"
-#include "core/inflight.h"
+#include "proto/inflight.h"
 
 #define FE_BLK_MAX_QUEUES 16
 #define FE_BLK_SECTOR 512u

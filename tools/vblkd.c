@@ -44,31 +44,31 @@ static int probe_io_uring(void)
 	return 0;
 }
 
+/* The control socket's ring control for a device VDUSE drives. */
+static const struct vu_ctl_ops vduse_ctl_ops = {
+	.extra_features = vduse_dev_extra_features,
+	.ring_stop = vduse_dev_ring_stop,
+	.ring_start = vduse_dev_ring_start,
+};
+
 /*
  * VDUSE: serve /dev/vduse/NAME first (the driver probe that DEV_NEW runs
  * talks to it synchronously), then join the vdpa bus; the control socket,
  * when asked for, is the compatibility endpoint.
  */
-static int run_vduse(const struct vblkd_args *args, struct blk_dev *blk, int stop_fd)
+static int run_vduse(const struct vblkd_args *args, struct vb_device *dev, int stop_fd)
 {
 	struct vduse_dev_opts o = { .name = args->vduse, .state_dir = args->state_dir };
-	struct vduse_dev *v = calloc(1, sizeof(*v));
-	struct vu_dev vu;
+	struct vu_server *ctl = NULL;
+	struct vduse_dev *v;
 	int ret;
 
-	if (!v)
-		return -ENOMEM;
-	ret = vduse_dev_create(v, blk, &o);
+	ret = vduse_dev_create(dev, &o, &v);
 	if (ret)
-		goto out_free;
-	ret = vu_server_listen(&vu, blk, NULL, args->control_socket);
+		return ret;
+	ret = vu_server_new(dev, NULL, args->control_socket, &vduse_ctl_ops, v, &ctl);
 	if (ret)
 		goto out_close;
-	vu.lock = &v->lock;
-	vu.extra_features = vduse_dev_features(blk) & ~blk_dev_features(blk);
-	vu.ring_stop = vduse_dev_ring_stop;
-	vu.ring_start = vduse_dev_ring_start;
-	vu.ring_opaque = v;
 	ret = vduse_dev_serve(v);
 	if (ret)
 		goto out_server;
@@ -84,25 +84,23 @@ static int run_vduse(const struct vblkd_args *args, struct blk_dev *blk, int sto
 			vb_info("vduse %s: on the vdpa bus", args->vduse);
 		}
 	}
-	ret = vu_server_run(&vu, stop_fd);
+	ret = vu_server_run(ctl, stop_fd);
 	vb_info("stopping");
 	/* Removal resets the device through the message thread, still running here. */
 	if (vdpa_nl_dev_del(args->vduse) == 0)
 		vb_info("vduse %s: removed from the vdpa bus", args->vduse);
 out_server:
-	vu_server_close(&vu);
+	vu_server_free(ctl);
 out_close:
-	vduse_dev_close(v, true);
-out_free:
-	free(v);
+	vduse_dev_destroy(v, true);
 	return ret;
 }
 
 int main(int argc, char **argv)
 {
 	struct vblkd_args args;
+	struct vu_server *vu;
 	struct blk_dev *blk;
-	struct vu_dev vu;
 	int ret, stop_fd;
 
 	ret = vblkd_args_parse(&args, argc, argv);
@@ -117,30 +115,28 @@ int main(int argc, char **argv)
 	}
 	if (probe_io_uring())
 		return EXIT_FAILURE;
-	blk = calloc(1, sizeof(*blk));
-	if (!blk)
-		return EXIT_FAILURE;
-	ret = blk_dev_open(blk, &args.blk);
+	ret = blk_dev_open(&blk, &args.blk);
 	if (ret)
-		goto out_free;
+		goto out_signals;
 	vb_info("serving %s: %llu sectors, %u queue(s) of up to %u%s%s", args.blk.image,
 		(unsigned long long)blk->limits.capacity, args.blk.num_queues,
 		args.blk.queue_size, args.blk.read_only ? ", read-only" : "",
 		args.blk.direct ? ", O_DIRECT" : "");
 	if (args.vduse) {
-		ret = run_vduse(&args, blk, stop_fd);
+		ret = run_vduse(&args, blk_dev_vdev(blk), stop_fd);
 		goto out_close;
 	}
-	ret = vu_server_listen(&vu, blk, args.vhost_user, args.control_socket);
+	ret = vu_server_new(blk_dev_vdev(blk), args.vhost_user, args.control_socket, NULL, NULL,
+			    &vu);
 	if (ret)
 		goto out_close;
-	ret = vu_server_run(&vu, stop_fd);
+	ret = vu_server_run(vu, stop_fd);
 	vb_info("stopping");
-	vu_server_close(&vu);
+	vu_server_free(vu);
 out_close:
-	blk_dev_close(blk);
-out_free:
-	free(blk);
+	/* A failed flush of what the guest wrote fails the exit status too. */
+	ret = blk_dev_close(blk) ?: ret;
+out_signals:
 	close(stop_fd);
 	return ret ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -144,7 +144,7 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 			a->control_socket = optarg;
 			break;
 		case 'q':
-			if (parse_uint("num-queues", optarg, 1, BLK_MAX_QUEUES, false, &v))
+			if (parse_uint("num-queues", optarg, 1, VB_MAX_QUEUES, false, &v))
 				return -EINVAL;
 			a->blk.num_queues = (unsigned int)v;
 			break;
@@ -186,7 +186,7 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 			}
 			break;
 		case 'h':
-			printf(usage, BLK_MAX_QUEUES);
+			printf(usage, VB_MAX_QUEUES);
 			return 1;
 		case 'V':
 			printf("vblkd %s\n", VBLKD_VERSION);

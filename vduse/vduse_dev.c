@@ -15,27 +15,29 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-#include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
-#include <linux/virtio_ids.h>
 
 #include "core/log.h"
+#include "vduse/vduse_int.h"
 
 #define VDUSE_CONTROL "/dev/vduse/control"
 
 static int negotiate(struct vduse_dev *v)
 {
 	uint64_t kver, ver, kfeat = 0, feat = 0;
+	int ret;
 
 	if (ioctl(v->ctl_fd, VDUSE_GET_API_VERSION, &kver)) {
-		vb_err("vduse: VDUSE_GET_API_VERSION: %s", strerror(errno));
-		return -errno;
+		ret = -errno;
+		vb_err("vduse: VDUSE_GET_API_VERSION: %s", strerror(-ret));
+		return ret;
 	}
 	ver = kver < VDUSE_API_VERSION_1 ? kver : VDUSE_API_VERSION_1;
 	if (ioctl(v->ctl_fd, VDUSE_SET_API_VERSION, &ver)) {
+		ret = -errno;
 		vb_err("vduse: VDUSE_SET_API_VERSION %llu: %s", (unsigned long long)ver,
-		       strerror(errno));
-		return -errno;
+		       strerror(-ret));
+		return ret;
 	}
 	v->api_version = ver;
 	/* VDUSE features exist from API version 1 on (7.x kernels). */
@@ -56,32 +58,32 @@ static int negotiate(struct vduse_dev *v)
 	return 0;
 }
 
-uint64_t vduse_dev_features(const struct blk_dev *blk)
+uint64_t vduse_dev_extra_features(void *opaque)
 {
-	return (blk_dev_features(blk) & ~(1ull << VIRTIO_BLK_F_CONFIG_WCE)) |
-	       1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_F_ACCESS_PLATFORM;
+	return 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_F_ACCESS_PLATFORM;
 }
 
 /* Return: 0 created, 1 it already existed, -errno. */
 static int create(struct vduse_dev *v)
 {
-	size_t cfg_len = sizeof(struct virtio_blk_config);
+	struct vb_device *dev = v->dev;
+	uint32_t cfg_len = dev->ops->config_size;
 	struct vduse_dev_config *c = calloc(1, sizeof(*c) + cfg_len);
 	int ret = 0;
 
 	if (!c)
 		return -ENOMEM;
 	snprintf(c->name, sizeof(c->name), "%s", v->name);
-	c->device_id = VIRTIO_ID_BLOCK;
-	c->features = vduse_dev_features(v->blk);
-	c->vq_num = v->blk->opts.num_queues;
+	c->device_id = dev->ops->type;
+	c->features = vb_dev_features(dev) | vduse_dev_extra_features(v);
+	c->vq_num = dev->num_queues;
 	c->vq_align = (uint32_t)sysconf(_SC_PAGESIZE);
 	if (v->api_version >= VDUSE_API_VERSION_1) {
 		c->reserved[VB_VDUSE_CONFIG_NGROUPS] = 1;
 		c->reserved[VB_VDUSE_CONFIG_NAS] = 1;
 	}
-	c->config_size = (uint32_t)cfg_len;
-	blk_dev_get_config(v->blk, 0, c->config, (uint32_t)cfg_len);
+	c->config_size = cfg_len;
+	vb_dev_get_config(dev, 0, c->config, cfg_len);
 	if (ioctl(v->ctl_fd, VDUSE_CREATE_DEV, c)) {
 		ret = -errno;
 		if (ret == -EEXIST)
@@ -95,12 +97,14 @@ static int create(struct vduse_dev *v)
 
 static int setup_queues(struct vduse_dev *v)
 {
-	for (unsigned int i = 0; i < v->blk->opts.num_queues; i++) {
-		struct vduse_vq_config vc = { .index = i, .max_size = v->blk->opts.queue_size };
+	for (unsigned int i = 0; i < v->dev->num_queues; i++) {
+		struct vduse_vq_config vc = { .index = i, .max_size = v->dev->queue_size };
 
 		if (ioctl(v->fd, VDUSE_VQ_SETUP, &vc)) {
-			vb_err("vduse %s: VDUSE_VQ_SETUP %u: %s", v->name, i, strerror(errno));
-			return -errno;
+			int ret = -errno;
+
+			vb_err("vduse %s: VDUSE_VQ_SETUP %u: %s", v->name, i, strerror(-ret));
+			return ret;
 		}
 	}
 	return 0;
@@ -116,71 +120,89 @@ static void inject_irq(void *opaque, unsigned int index)
 			  strerror(errno));
 }
 
-/* A ring the driver made ready: its settings from the kernel, then run it. */
+static const struct vb_transport_ops vduse_transport_ops = {
+	.notify = inject_irq,
+};
+
+/* A kick eventfd the kernel signals for ring @i. Return: 0 or -errno (logged). */
+static int setup_kick(struct vduse_dev *v, struct vb_ring *r)
+{
+	struct vduse_vq_eventfd e = { .index = r->index };
+	int ret;
+
+	e.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (e.fd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	if (ioctl(v->fd, VDUSE_VQ_SETUP_KICKFD, &e)) {
+		ret = -errno;
+		close(e.fd);
+		goto err;
+	}
+	return vb_ring_set_fd_take(r, VB_RING_KICK, e.fd);
+err:
+	vb_err("vduse %s: vq %u: kick eventfd: %s", v->name, r->index, strerror(-ret));
+	return ret;
+}
+
+/*
+ * A ring the driver made ready: its settings from the kernel, then run it.
+ * Called with the device's lock held; starts, never drains.
+ */
 static int queue_start(struct vduse_dev *v, unsigned int i)
 {
-	struct blk_queue *q = &v->blk->queues[i];
+	struct vb_ring *r = &v->dev->rings[i];
 	struct vduse_vq_info info = { .index = i };
+	struct vb_vq_addrs addrs = { 0 };
+	int ret;
 
-	if (q->started)
+	if (vb_ring_is_started(r))
 		return 0;
 	if (ioctl(v->fd, VDUSE_VQ_GET_INFO, &info)) {
-		vb_err("vduse %s: VDUSE_VQ_GET_INFO %u: %s", v->name, i, strerror(errno));
-		return -errno;
+		ret = -errno;
+		vb_err("vduse %s: VDUSE_VQ_GET_INFO %u: %s", v->name, i, strerror(-ret));
+		return ret;
 	}
 	if (!info.ready && !v->ready[i])
 		return 0;
-	if (info.num > v->blk->opts.queue_size) {
-		vb_err("vduse %s: vq %u: the driver set %u entries, more than the %u offered",
-		       v->name, i, info.num, v->blk->opts.queue_size);
-		return -EINVAL;
-	}
-	q->num = (uint16_t)info.num;
-	q->addrs = (struct vb_vq_addrs){
-		.desc_uva = info.desc_addr,
-		.avail_uva = info.driver_addr,
-		.used_uva = info.device_addr,
-	};
-	q->addr_set = true;
+	ret = vb_ring_set_num(r, info.num);
+	if (ret)
+		return ret;
+	addrs.desc_uva = info.desc_addr;
+	addrs.avail_uva = info.driver_addr;
+	addrs.used_uva = info.device_addr;
+	ret = vb_ring_set_addrs(r, &addrs);
+	if (ret)
+		return ret;
 	if (!(v->positioned & (1u << i))) {
 		/*
 		 * First start since DRIVER_OK: the driver's avail index, or for a
 		 * device that outlived a vblkd, where that one got to (the
-		 * in-flight log, or without one, the used ring).
+		 * in-flight file, or without one, the used ring).
 		 */
-		if (v->reattached)
-			q->avail_from_used = !v->log || !vduse_log_queue(v, i)->version;
-		else
-			q->vq.last_avail_idx = info.split.avail_index;
+		if (!v->reattached)
+			vb_ring_set_base(r, info.split.avail_index);
+		else if (!v->inflight || !vduse_inflight_queue(v, i)->version)
+			vb_ring_set_start_from_used(r);
 		v->positioned |= 1u << i;
 	}
-	if (q->kick_fd < 0) {
-		struct vduse_vq_eventfd e = { .index = i };
-
-		e.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (e.fd < 0 || ioctl(v->fd, VDUSE_VQ_SETUP_KICKFD, &e)) {
-			int err = errno;
-
-			vb_err("vduse %s: vq %u: kick eventfd: %s", v->name, i, strerror(err));
-			if (e.fd >= 0)
-				close(e.fd);
-			return -err;
-		}
-		q->kick_fd = e.fd;
+	if (r->kick_fd < 0) {
+		ret = setup_kick(v, r);
+		if (ret)
+			return ret;
 	}
-	if (v->log) {
-		q->inflight_region = vduse_log_queue(v, i);
-		q->inflight_capacity = v->blk->opts.queue_size;
-	}
+	if (v->inflight)
+		vb_ring_set_inflight(r, vduse_inflight_queue(v, i), (uint16_t)v->dev->queue_size);
 	/* Rings live in coherent IOTLB entries; map them before the core looks. */
 	vduse_iotlb_miss(v, info.desc_addr);
 	vduse_iotlb_miss(v, info.driver_addr);
 	vduse_iotlb_miss(v, info.device_addr);
-	blk_queue_set_enabled(q, true);
+	vb_ring_enable(r, true);
 	/* Stopped (a migration in progress, maybe by a vblkd that died): position only. */
 	if ((v->held & (1u << i)) || v->suspended)
-		return v->reattached ? blk_queue_recover(q) : 0;
-	return blk_queue_start(q);
+		return v->reattached ? vb_ring_recover(r) : 0;
+	return vb_ring_start(r);
 }
 
 static void driver_ok(struct vduse_dev *v)
@@ -191,51 +213,54 @@ static void driver_ok(struct vduse_dev *v)
 		vb_err("vduse %s: VDUSE_DEV_GET_FEATURES: %s", v->name, strerror(errno));
 		return;
 	}
-	v->blk->features = features;
-	v->blk->driver_status = v->status;
+	vb_dev_set_features(v->dev, features, false);
+	v->dev->driver_status = v->status;
 	if (vduse_iotlb_map_all(v))
 		vb_warn("vduse %s: mapping the IOTLB failed; trying again on first use", v->name);
-	for (unsigned int i = 0; i < v->blk->opts.num_queues; i++)
+	for (unsigned int i = 0; i < v->dev->num_queues; i++)
 		if (queue_start(v, i))
 			vb_err("vduse %s: vq %u does not start; the device needs a reset", v->name,
 			       i);
 	v->ran = true;
 	v->reattached = false;
-	vduse_log_record(v);
+	vduse_inflight_record(v);
 	vb_info("vduse %s: driver ready, features 0x%llx", v->name, (unsigned long long)features);
 }
 
+/*
+ * Status 0. The rings drain with the lock released: a control client waiting
+ * for it sees the status already 0, so it cannot restart one meanwhile.
+ */
 static void dev_reset(struct vduse_dev *v)
 {
-	struct blk_dev *blk = v->blk;
+	struct vb_device *dev = v->dev;
+	bool ran = v->ran;
 
-	if (v->ran) {
-		blk_dev_reset(blk);
-		vduse_log_reset(v);
+	v->status = 0;
+	vb_dev_unlock(dev);
+	vb_dev_pause(dev);
+	vb_dev_lock(dev);
+	if (ran) {
+		vb_dev_reset(dev, VB_RESET_ALL);
+		vduse_inflight_reset(v);
 	} else {
 		/* Nothing ran since a state load: keep the loaded ring positions. */
-		blk_dev_pause(blk);
-		blk->features = 0;
-		blk->driver_status = 0;
-		atomic_store(&blk->status, 0);
+		vb_dev_reset(dev, VB_RESET_KEEP_RINGS);
 	}
-	pthread_mutex_lock(&v->iotlb_lock);
-	vb_mem_clear(&blk->mem); /* a ring may move */
-	pthread_mutex_unlock(&v->iotlb_lock);
-	v->status = 0;
+	vduse_iotlb_clear(v); /* a ring may move */
 	v->ran = false;
 	v->suspended = false;
 	v->reattached = false;
 	v->held = 0;
 	v->positioned = 0;
 	memset(v->ready, 0, sizeof(v->ready));
-	vduse_log_record(v);
+	vduse_inflight_record(v);
 	vb_info("vduse %s: reset", v->name);
 }
 
 /*
- * Transitions follow v->status, not blk->driver_status, which a loaded state
- * overwrites with the source's.
+ * Transitions follow v->status, not the device's driver status, which a
+ * loaded state overwrites with the source's.
  */
 static int set_status(struct vduse_dev *v, uint8_t status)
 {
@@ -246,37 +271,57 @@ static int set_status(struct vduse_dev *v, uint8_t status)
 		dev_reset(v);
 		return 0;
 	}
-	v->status = v->blk->driver_status = status;
+	v->status = v->dev->driver_status = status;
 	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK))
 		driver_ok(v);
-	vduse_log_record(v);
+	vduse_inflight_record(v);
 	return 0;
 }
 
-static void update_iotlb(struct vduse_dev *v, uint64_t start, uint64_t last)
+/*
+ * No worker may touch memory that is about to go. The rings drain with the
+ * lock released; a control client that restarts a ring meanwhile is served
+ * when the new mappings are in.
+ */
+static int update_iotlb(struct vduse_dev *v, uint64_t start, uint64_t last)
 {
+	struct vb_device *dev = v->dev;
 	uint32_t mask;
+	int ret = 0;
 
 	if (last < start) {
 		vb_err("vduse %s: IOTLB update of an empty range", v->name);
-		return;
+		return -EINVAL;
 	}
-	/* No worker may touch memory that is about to go. */
-	mask = blk_dev_pause(v->blk);
+	v->remapping = true;
+	vb_dev_unlock(dev);
+	mask = vb_dev_pause(dev);
+	vb_dev_lock(dev);
 	vduse_iotlb_drop(v, start, last);
+	mask |= v->start_after_remap;
+	v->start_after_remap = 0;
+	v->remapping = false;
 	if (mask && vduse_iotlb_map_all(v))
-		vb_warn("vduse %s: remapping the IOTLB failed", v->name);
-	if (blk_dev_unpause(v->blk, mask))
+		vb_warn("vduse %s: remapping the IOTLB failed; trying again on first use", v->name);
+	if (vb_dev_resume(dev, mask)) {
 		vb_err("vduse %s: rings do not restart after an IOTLB update", v->name);
+		ret = -EIO;
+	}
+	return ret;
 }
 
 static int set_vq_ready(struct vduse_dev *v, const struct vb_vduse_vq_ready *r)
 {
-	if (r->num >= v->blk->opts.num_queues)
+	if (r->num >= v->dev->num_queues) {
+		vb_err("vduse %s: SET_VQ_READY for vq %u of %u", v->name, r->num,
+		       v->dev->num_queues);
 		return -EINVAL;
+	}
 	v->ready[r->num] = r->ready;
 	if (!r->ready) {
-		blk_queue_stop(&v->blk->queues[r->num]);
+		vb_dev_unlock(v->dev);
+		vb_ring_stop(&v->dev->rings[r->num]);
+		vb_dev_lock(v->dev);
 		return 0;
 	}
 	if (!(v->status & VIRTIO_CONFIG_S_DRIVER_OK))
@@ -284,64 +329,76 @@ static int set_vq_ready(struct vduse_dev *v, const struct vb_vduse_vq_ready *r)
 	return queue_start(v, r->num);
 }
 
+/* Marked first: no ring restarts while the rest drain, lock released. */
 static void suspend(struct vduse_dev *v)
 {
-	blk_dev_pause(v->blk); /* drains: what was taken from the rings completes */
 	v->suspended = true;
-	vduse_log_record(v);
+	vduse_inflight_record(v);
+	vb_dev_unlock(v->dev);
+	vb_dev_pause(v->dev); /* drains: what was taken from the rings completes */
+	vb_dev_lock(v->dev);
 	vb_info("vduse %s: suspended", v->name);
+}
+
+static int get_vq_state(struct vduse_dev *v, const struct vduse_vq_state *q,
+			struct vduse_dev_response *resp)
+{
+	if (q->index >= v->dev->num_queues) {
+		vb_err("vduse %s: GET_VQ_STATE for vq %u of %u", v->name, q->index,
+		       v->dev->num_queues);
+		return -EINVAL;
+	}
+	resp->vq_state.index = q->index;
+	/* Stable only while the ring is stopped, as vhost-vdpa reads it. */
+	resp->vq_state.split.avail_index = vb_ring_avail_idx(&v->dev->rings[q->index]);
+	return 0;
+}
+
+static int set_vq_group_asid(struct vduse_dev *v, const uint32_t *group_asid)
+{
+	/* One group, one address space. */
+	if (!group_asid[0] && !group_asid[1])
+		return 0;
+	vb_err("vduse %s: group %u to address space %u: only 0 to 0 exists", v->name,
+	       group_asid[0], group_asid[1]);
+	return -EINVAL;
+}
+
+static int handle_locked(struct vduse_dev *v, const struct vduse_dev_request *req,
+			 struct vduse_dev_response *resp)
+{
+	switch (req->type) {
+	case VDUSE_GET_VQ_STATE:
+		return get_vq_state(v, &req->vq_state, resp);
+	case VDUSE_SET_STATUS:
+		return set_status(v, req->s.status);
+	case VDUSE_UPDATE_IOTLB:
+		return update_iotlb(v, req->iova.start, req->iova.last);
+	case VB_VDUSE_SET_VQ_READY:
+		return set_vq_ready(v, (const struct vb_vduse_vq_ready *)&req->vq_state);
+	case VB_VDUSE_SUSPEND:
+		suspend(v);
+		return 0;
+	case VB_VDUSE_SET_VQ_GROUP_ASID:
+		return set_vq_group_asid(v, (const uint32_t *)&req->vq_state);
+	default:
+		vb_err("vduse %s: unknown request type %u", v->name, req->type);
+		return -EOPNOTSUPP;
+	}
 }
 
 void vduse_dev_handle(struct vduse_dev *v, const struct vduse_dev_request *req,
 		      struct vduse_dev_response *resp)
 {
-	unsigned int nq = v->blk->opts.num_queues;
-	int ret = 0;
+	int ret;
 
 	memset(resp, 0, sizeof(*resp));
 	resp->request_id = req->request_id;
-	switch (req->type) {
-	case VDUSE_GET_VQ_STATE: {
-		uint32_t i = req->vq_state.index;
-
-		if (i >= nq) {
-			ret = -EINVAL;
-			break;
-		}
-		resp->vq_state.index = i;
-		resp->vq_state.split.avail_index =
-			__atomic_load_n(&v->blk->queues[i].vq.last_avail_idx, __ATOMIC_RELAXED);
-		break;
-	}
-	case VDUSE_SET_STATUS:
-		ret = set_status(v, req->s.status);
-		break;
-	case VDUSE_UPDATE_IOTLB:
-		update_iotlb(v, req->iova.start, req->iova.last);
-		break;
-	case VB_VDUSE_SET_VQ_READY:
-		ret = set_vq_ready(v, (const struct vb_vduse_vq_ready *)&req->vq_state);
-		break;
-	case VB_VDUSE_SUSPEND:
-		suspend(v);
-		break;
-	case VB_VDUSE_SET_VQ_GROUP_ASID: {
-		const uint32_t *ga = (const uint32_t *)&req->vq_state;
-
-		/* One group, one address space. */
-		ret = ga[0] || ga[1] ? -EINVAL : 0;
-		break;
-	}
-	default:
-		vb_err("vduse %s: unknown request type %u", v->name, req->type);
-		ret = -EOPNOTSUPP;
-	}
-	if (ret) {
-		vb_warn("vduse %s: request %u failed: %s", v->name, req->type, strerror(-ret));
-		resp->result = VDUSE_REQ_RESULT_FAILED;
-	} else {
-		resp->result = VDUSE_REQ_RESULT_OK;
-	}
+	vb_dev_lock(v->dev);
+	ret = handle_locked(v, req, resp);
+	vb_dev_unlock(v->dev);
+	/* Each failure was logged where it was decided. */
+	resp->result = ret ? VDUSE_REQ_RESULT_FAILED : VDUSE_REQ_RESULT_OK;
 }
 
 static void *message_loop(void *arg)
@@ -383,12 +440,11 @@ static void *message_loop(void *arg)
 			       n < 0 ? strerror(errno) : "short read");
 			break;
 		}
-		pthread_mutex_lock(&v->lock);
 		vduse_dev_handle(v, &req, &resp);
-		pthread_mutex_unlock(&v->lock);
-		if (write(v->fd, &resp, sizeof(resp)) != sizeof(resp))
+		n = write(v->fd, &resp, sizeof(resp));
+		if (n != sizeof(resp))
 			vb_err("vduse %s: replying to request %u: %s", v->name, req.type,
-			       strerror(errno));
+			       n < 0 ? strerror(errno) : "short write");
 	}
 	return NULL;
 }
@@ -396,15 +452,15 @@ static void *message_loop(void *arg)
 static int open_dev(struct vduse_dev *v)
 {
 	char path[sizeof("/dev/vduse/") + VDUSE_NAME_MAX];
+	int ret;
 
 	snprintf(path, sizeof(path), "/dev/vduse/%s", v->name);
 	v->fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (v->fd < 0) {
-		int err = errno;
-
-		vb_err("vduse %s: cannot open %s: %s%s", v->name, path, strerror(err),
-		       err == EBUSY ? " (another vblkd serves it)" : "");
-		return -err;
+		ret = -errno;
+		vb_err("vduse %s: cannot open %s: %s%s", v->name, path, strerror(-ret),
+		       ret == -EBUSY ? " (another vblkd serves it)" : "");
+		return ret;
 	}
 	return 0;
 }
@@ -412,66 +468,88 @@ static int open_dev(struct vduse_dev *v)
 /* A device that outlived a vblkd: rebuild what the previous one had running. */
 static void reattach(struct vduse_dev *v)
 {
-	uint8_t status = v->log ? v->log->driver_status : 0;
+	uint8_t status = v->inflight ? v->inflight->driver_status : 0;
 	bool any_ready = false;
 
 	/* A migration's suspend outlives the vblkd that did it. */
-	if (v->log) {
-		v->suspended = v->log->suspended;
-		v->held = v->log->held & ((1u << v->blk->opts.num_queues) - 1);
+	if (v->inflight) {
+		v->suspended = v->inflight->suspended;
+		v->held = v->inflight->held & ((1u << v->dev->num_queues) - 1);
 	}
 
-	for (unsigned int i = 0; i < v->blk->opts.num_queues; i++) {
+	for (unsigned int i = 0; i < v->dev->num_queues; i++) {
 		struct vduse_vq_info info = { .index = i };
 
 		if (!ioctl(v->fd, VDUSE_VQ_GET_INFO, &info) && info.ready)
 			any_ready = v->ready[i] = true;
 	}
-	/* No log, or a new one (missing or unfit file): it knows nothing of the rings. */
+	/* No file, or a new one (missing or unfit): it knows nothing of the rings. */
 	if (!status && any_ready) {
 		status = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
 			 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
 		vb_warn("vduse %s: %s: requests the previous vblkd had in flight are lost", v->name,
-			v->log ? "the in-flight log is new" : "no --state-dir");
+			v->inflight ? "the in-flight file is new" : "no --state-dir");
 	}
 	vb_info("vduse %s: re-attached to the existing device (driver status 0x%x%s)", v->name,
 		status, v->suspended ? ", suspended" : v->held ? ", rings held" : "");
-	v->status = v->blk->driver_status = status;
+	v->status = v->dev->driver_status = status;
 	if (status & VIRTIO_CONFIG_S_DRIVER_OK)
 		driver_ok(v);
 	else
 		v->reattached = false;
 }
 
-int vduse_dev_create(struct vduse_dev *v, struct blk_dev *blk, const struct vduse_dev_opts *o)
+static struct vduse_dev *handle_new(struct vb_device *dev, const struct vduse_dev_opts *o)
 {
-	int ret;
+	struct vduse_dev *v = calloc(1, sizeof(*v));
 
-	memset(v, 0, sizeof(*v));
-	v->blk = blk;
+	if (!v)
+		return NULL;
+	v->dev = dev;
 	v->ctl_fd = v->fd = v->stop_fd = -1;
 	v->state_dir = o->state_dir;
 	snprintf(v->name, sizeof(v->name), "%s", o->name);
-	pthread_mutex_init(&v->lock, NULL);
 	pthread_mutex_init(&v->iotlb_lock, NULL);
-	blk->notify = inject_irq;
-	blk->notify_opaque = v;
-	blk->mem.miss = vduse_iotlb_miss;
-	blk->mem.miss_opaque = v;
+	/* The kernel's config space is read-only to the driver. */
+	dev->config_readonly = true;
+	dev->transport = &vduse_transport_ops;
+	dev->transport_opaque = v;
+	dev->mem.miss = vduse_iotlb_miss;
+	dev->mem.miss_opaque = v;
+	return v;
+}
 
+static void handle_free(struct vduse_dev *v)
+{
+	v->dev->transport = NULL;
+	v->dev->transport_opaque = NULL;
+	v->dev->mem.miss = NULL;
+	v->dev->mem.miss_opaque = NULL;
+	pthread_mutex_destroy(&v->iotlb_lock);
+	free(v);
+}
+
+int vduse_dev_create(struct vb_device *dev, const struct vduse_dev_opts *o,
+		     struct vduse_dev **out)
+{
+	struct vduse_dev *v = handle_new(dev, o);
+	int ret;
+
+	if (!v)
+		return -ENOMEM;
 	v->ctl_fd = open(VDUSE_CONTROL, O_RDWR | O_CLOEXEC);
 	if (v->ctl_fd < 0) {
 		ret = -errno;
 		vb_err("vduse: cannot open %s: %s (is the vduse module loaded?)", VDUSE_CONTROL,
 		       strerror(-ret));
-		return ret;
+		goto err_free;
 	}
 	ret = negotiate(v);
 	if (ret)
-		goto err;
+		goto err_close;
 	ret = create(v);
 	if (ret < 0)
-		goto err;
+		goto err_close;
 	v->reattached = ret == 1;
 	ret = open_dev(v);
 	if (ret)
@@ -482,20 +560,24 @@ int vduse_dev_create(struct vduse_dev *v, struct blk_dev *blk, const struct vdus
 			goto err_destroy;
 	}
 	if (v->state_dir) {
-		ret = vduse_log_open(v, v->reattached);
+		ret = vduse_inflight_open(v, v->reattached);
 		if (ret)
 			goto err_destroy;
 	}
 	v->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (v->stop_fd < 0) {
 		ret = -errno;
+		vb_err("vduse %s: eventfd: %s", v->name, strerror(-ret));
 		goto err_destroy;
 	}
+	vb_dev_lock(dev);
 	if (v->reattached)
 		reattach(v);
 	else
-		vb_info("vduse %s: created (%u queue(s) of up to %u)", v->name,
-			blk->opts.num_queues, blk->opts.queue_size);
+		vb_info("vduse %s: created (%u queue(s) of up to %u)", v->name, dev->num_queues,
+			dev->queue_size);
+	vb_dev_unlock(dev);
+	*out = v;
 	return 0;
 
 err_destroy:
@@ -503,14 +585,13 @@ err_destroy:
 		close(v->fd);
 	v->fd = -1;
 	/* Only what this vblkd created: a device we failed to re-attach to stays. */
-	if (!v->reattached)
-		ioctl(v->ctl_fd, VDUSE_DESTROY_DEV, v->name);
-err:
-	vduse_log_close(v, false);
+	if (!v->reattached && ioctl(v->ctl_fd, VDUSE_DESTROY_DEV, v->name))
+		vb_err("vduse %s: VDUSE_DESTROY_DEV: %s", v->name, strerror(errno));
+	vduse_inflight_close(v, false);
+err_close:
 	close(v->ctl_fd);
-	v->ctl_fd = -1;
-	blk->notify = NULL;
-	blk->mem.miss = NULL;
+err_free:
+	handle_free(v);
 	return ret;
 }
 
@@ -526,43 +607,49 @@ int vduse_dev_serve(struct vduse_dev *v)
 	return 0;
 }
 
-void vduse_dev_close(struct vduse_dev *v, bool destroy)
+void vduse_dev_destroy(struct vduse_dev *v, bool remove)
 {
+	if (!v)
+		return;
 	if (v->thread_running) {
-		eventfd_write(v->stop_fd, 1);
+		if (eventfd_write(v->stop_fd, 1))
+			vb_err("vduse %s: cannot stop the message thread: %s", v->name,
+			       strerror(errno));
 		pthread_join(v->thread, NULL);
 		v->thread_running = false;
 	}
 	/* Workers raise interrupts through the device fd: stop them first. */
-	blk_dev_pause(v->blk);
+	vb_dev_pause(v->dev);
 	if (v->fd >= 0)
 		close(v->fd);
 	v->fd = -1;
-	if (destroy && v->ctl_fd >= 0) {
+	if (remove && v->ctl_fd >= 0) {
 		if (ioctl(v->ctl_fd, VDUSE_DESTROY_DEV, v->name)) {
 			vb_err("vduse %s: VDUSE_DESTROY_DEV: %s", v->name, strerror(errno));
-			destroy = false; /* the device stays, and so does its log */
+			remove = false; /* the device stays, and so does its in-flight file */
 		} else {
 			vb_info("vduse %s: destroyed", v->name);
 		}
 	}
-	vduse_log_close(v, destroy);
+	vduse_inflight_close(v, remove);
 	if (v->ctl_fd >= 0)
 		close(v->ctl_fd);
 	if (v->stop_fd >= 0)
 		close(v->stop_fd);
-	v->ctl_fd = v->stop_fd = -1;
-	v->blk->notify = NULL;
-	v->blk->mem.miss = NULL;
+	handle_free(v);
 }
 
 int vduse_dev_ring_stop(void *opaque, unsigned int index, uint16_t *base)
 {
 	struct vduse_dev *v = opaque;
 
-	*base = blk_queue_stop(&v->blk->queues[index]);
+	vb_dev_lock(v->dev);
 	v->held |= 1u << index;
-	vduse_log_record(v);
+	v->start_after_remap &= ~(1u << index);
+	vduse_inflight_record(v);
+	vb_dev_unlock(v->dev);
+	/* Marked held first: nothing restarts it while it drains. */
+	*base = vb_ring_stop(&v->dev->rings[index]);
 	vb_info("vduse %s: vq %u stopped at avail index %u (control socket)", v->name, index,
 		*base);
 	return 0;
@@ -571,13 +658,19 @@ int vduse_dev_ring_stop(void *opaque, unsigned int index, uint16_t *base)
 int vduse_dev_ring_start(void *opaque, unsigned int index)
 {
 	struct vduse_dev *v = opaque;
+	int ret = 0;
 
+	vb_dev_lock(v->dev);
 	if (!(v->held & (1u << index)))
-		return 0;
+		goto out;
 	v->held &= ~(1u << index);
-	vduse_log_record(v);
+	vduse_inflight_record(v);
 	vb_info("vduse %s: vq %u restarted (control socket)", v->name, index);
-	if (!(v->status & VIRTIO_CONFIG_S_DRIVER_OK))
-		return 0;
-	return queue_start(v, index);
+	if (v->remapping)
+		v->start_after_remap |= 1u << index;
+	else if (v->status & VIRTIO_CONFIG_S_DRIVER_OK)
+		ret = queue_start(v, index);
+out:
+	vb_dev_unlock(v->dev);
+	return ret;
 }

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "vduse/vduse_dev.h"
+#include "vduse/vduse_int.h"
 
 /*
  * Map the first entry overlapping [start, last], setting *end to its last
@@ -24,7 +24,7 @@ static int map_first(struct vduse_dev *v, uint64_t start, uint64_t last, uint64_
 		     bool may_unmap)
 {
 	struct vduse_iotlb_entry e = { .start = start, .last = last };
-	struct vb_mem *mem = &v->blk->mem;
+	struct vb_mem *mem = &v->dev->mem;
 	int fd, ret;
 
 	fd = ioctl(v->fd, VDUSE_IOTLB_GET_FD, &e);
@@ -103,7 +103,7 @@ int vduse_iotlb_miss(void *opaque, uint64_t iova)
 	int ret;
 
 	pthread_mutex_lock(&v->iotlb_lock);
-	if (vb_mem_covers(&v->blk->mem, iova, 1))
+	if (vb_mem_covers(&v->dev->mem, iova, 1))
 		ret = 1;
 	else
 		ret = map_first(v, iova, iova, &end, false);
@@ -122,9 +122,16 @@ void vduse_iotlb_drop(struct vduse_dev *v, uint64_t start, uint64_t last)
 	 * A range that ends at UINT64_MAX has no 64-bit end: stop one byte
 	 * short (never mapped), or the overlap test wraps and drops nothing.
 	 */
-	n = vb_mem_remove_overlapping(&v->blk->mem, start,
+	n = vb_mem_remove_overlapping(&v->dev->mem, start,
 				      last == UINT64_MAX ? last - start : last - start + 1);
 	pthread_mutex_unlock(&v->iotlb_lock);
 	vb_dbg("vduse %s: IOTLB update [0x%llx, 0x%llx]: dropped %u mapping(s)", v->name,
 	       (unsigned long long)start, (unsigned long long)last, n);
+}
+
+void vduse_iotlb_clear(struct vduse_dev *v)
+{
+	pthread_mutex_lock(&v->iotlb_lock);
+	vb_mem_clear(&v->dev->mem);
+	pthread_mutex_unlock(&v->iotlb_lock);
 }

@@ -9,45 +9,43 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "core/inflight.h"
+#include "core/device.h"
 #include "core/log.h"
-#include "vhost-user-compat/vu_server.h"
+#include "vhost-user-compat/vu_int.h"
 
-static int check_geometry(const struct vu_dev *d, uint16_t num_queues, uint16_t queue_size)
+static int check_geometry(const struct vu_server *s, uint16_t num_queues, uint16_t queue_size)
 {
-	if (!num_queues || num_queues > d->blk->opts.num_queues || !queue_size ||
+	if (!num_queues || num_queues > s->dev->num_queues || !queue_size ||
 	    queue_size > VB_VQ_MAX_SIZE) {
 		vb_err("in-flight region for %u queues of %u is not possible here (max %u of %u)",
-		       num_queues, queue_size, d->blk->opts.num_queues, VB_VQ_MAX_SIZE);
+		       num_queues, queue_size, s->dev->num_queues, VB_VQ_MAX_SIZE);
 		return -EINVAL;
 	}
 	return 0;
 }
 
 /* Hand the queues their slices, starting at first, while none is running. */
-static int attach(struct vu_dev *d, void *base, size_t len, uint8_t *first, uint16_t nq,
-		   uint16_t qs)
+static int attach(struct vu_server *s, void *base, size_t len, uint8_t *first, uint16_t nq,
+		  uint16_t qs)
 {
 	uint64_t per_queue = vb_inflight_queue_size(qs);
-	uint32_t mask = blk_dev_pause(d->blk);
+	uint32_t mask = vb_dev_pause(s->dev);
 
-	vu_inflight_release(d);
-	d->inflight = (struct vu_inflight_shm){ base, len, nq, qs };
-	for (uint16_t i = 0; i < nq; i++) {
-		d->blk->queues[i].inflight_region =
-			(struct vb_inflight_queue *)(first + i * per_queue);
-		d->blk->queues[i].inflight_capacity = qs;
-	}
-	return blk_dev_unpause(d->blk, mask);
+	vu_inflight_release(s);
+	s->inflight = (struct vu_inflight_shm){ base, len, nq, qs };
+	for (uint16_t i = 0; i < nq; i++)
+		vb_ring_set_inflight(&s->dev->rings[i],
+				     (struct vb_inflight_queue *)(first + i * per_queue), qs);
+	return vb_dev_resume(s->dev, mask);
 }
 
-int vu_inflight_create(struct vu_dev *d, struct vu_inflight *req, int *fd_out)
+int vu_inflight_create(struct vu_server *s, struct vu_inflight *req, int *fd_out)
 {
 	uint64_t len;
 	void *base;
 	int fd, ret;
 
-	ret = check_geometry(d, req->num_queues, req->queue_size);
+	ret = check_geometry(s, req->num_queues, req->queue_size);
 	if (ret)
 		return ret;
 	len = vb_inflight_queue_size(req->queue_size) * req->num_queues;
@@ -59,13 +57,17 @@ int vu_inflight_create(struct vu_dev *d, struct vu_inflight *req, int *fd_out)
 		goto err_close;
 	}
 	/* The region must keep its size for as long as anyone maps it. */
-	fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)) {
+		ret = -errno;
+		vb_err("cannot seal the in-flight region: %s", strerror(-ret));
+		goto err_close;
+	}
 	base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
 		ret = -errno;
 		goto err_close;
 	}
-	ret = attach(d, base, len, base, req->num_queues, req->queue_size);
+	ret = attach(s, base, len, base, req->num_queues, req->queue_size);
 	req->mmap_size = len;
 	req->mmap_offset = 0;
 	if (ret) {
@@ -80,13 +82,13 @@ err_close:
 	return ret;
 }
 
-int vu_inflight_attach_take_fd(struct vu_dev *d, const struct vu_inflight *req, int fd)
+int vu_inflight_attach_take_fd(struct vu_server *s, const struct vu_inflight *req, int fd)
 {
 	uint64_t want;
 	void *base;
 	int ret;
 
-	ret = check_geometry(d, req->num_queues, req->queue_size);
+	ret = check_geometry(s, req->num_queues, req->queue_size);
 	if (ret)
 		goto out_close;
 	want = vb_inflight_queue_size(req->queue_size) * req->num_queues;
@@ -109,20 +111,18 @@ int vu_inflight_attach_take_fd(struct vu_dev *d, const struct vu_inflight *req, 
 		vb_err("cannot map the in-flight region: %s", strerror(-ret));
 		goto out_close;
 	}
-	ret = attach(d, base, (size_t)(req->mmap_offset + want),
+	ret = attach(s, base, (size_t)(req->mmap_offset + want),
 		     (uint8_t *)base + req->mmap_offset, req->num_queues, req->queue_size);
 out_close:
 	close(fd);
 	return ret;
 }
 
-void vu_inflight_release(struct vu_dev *d)
+void vu_inflight_release(struct vu_server *s)
 {
-	for (unsigned int i = 0; i < BLK_MAX_QUEUES; i++) {
-		d->blk->queues[i].inflight_region = NULL;
-		d->blk->queues[i].inflight_capacity = 0;
-	}
-	if (d->inflight.base)
-		munmap(d->inflight.base, d->inflight.len);
-	memset(&d->inflight, 0, sizeof(d->inflight));
+	for (unsigned int i = 0; i < VB_MAX_QUEUES; i++)
+		vb_ring_set_inflight(&s->dev->rings[i], NULL, 0);
+	if (s->inflight.base)
+		munmap(s->inflight.base, s->inflight.len);
+	memset(&s->inflight, 0, sizeof(s->inflight));
 }

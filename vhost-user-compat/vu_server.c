@@ -1,33 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Listening socket, connection lifetime and the message dispatcher. */
+/* Listening sockets, connection lifetime and the message dispatcher. */
 #include "vhost-user-compat/vu_server.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/device.h"
 #include "core/log.h"
-#include "vhost-user-compat/vu_handlers.h"
+#include "vhost-user-compat/vu_int.h"
 
 struct vu_handler {
-	int (*fn)(struct vu_dev *d, struct vu_msg *m);
+	vu_handler_fn fn;
 	unsigned int max_fds;
 };
 
-static const struct vu_handler handlers[VHOST_USER_MAX] = {
+static const struct vu_handler fe_handlers[VHOST_USER_MAX] = {
 #define VU_ENTRY(name, fn_, nfds) [VHOST_USER_##name] = { .fn = fn_, .max_fds = nfds },
 	VU_HANDLER_LIST(VU_ENTRY)
-#undef VU_ENTRY
 };
 
-static const bool control_serves[VHOST_USER_MAX] = {
-#define VU_CONTROL(name) [VHOST_USER_##name] = true,
-	VU_CONTROL_LIST(VU_CONTROL)
-#undef VU_CONTROL
+static const struct vu_handler ctl_handlers[VHOST_USER_MAX] = {
+	VU_CONTROL_LIST(VU_ENTRY)
+#undef VU_ENTRY
 };
 
 static int send_reply(struct vu_conn *c, struct vu_msg *m)
@@ -37,9 +37,9 @@ static int send_reply(struct vu_conn *c, struct vu_msg *m)
 }
 
 /*
- * A request we cannot serve: answer with a failed ack when the front-end
- * asked for one; when it waits for a reply we cannot give, drop the
- * connection rather than leave it waiting.
+ * A request we cannot serve: answer with a failed ack when the peer asked
+ * for one; when it waits for a reply we cannot give, drop the connection
+ * rather than leave it waiting.
  */
 static int refuse(struct vu_conn *c, struct vu_msg *m, bool ack, int err)
 {
@@ -51,63 +51,88 @@ static int refuse(struct vu_conn *c, struct vu_msg *m, bool ack, int err)
 	return send_reply(c, m);
 }
 
-int vu_dispatch(struct vu_dev *d, struct vu_conn *c, struct vu_msg *m)
+/* The handler for @m on @c, or NULL with the refusal logged. */
+static const struct vu_handler *handler_of(const struct vu_conn *c, const struct vu_handler *table,
+					   struct vu_msg *m, int *err)
 {
 	uint32_t req = m->hdr.request;
-	bool need_reply = m->hdr.flags & VHOST_USER_NEED_REPLY_MASK;
 	const char *name = vu_request_name(req);
-	const struct vu_handler *h = req < VHOST_USER_MAX ? &handlers[req] : NULL;
-	int ret = vu_msg_check(m);
+	const struct vu_handler *h = req < VHOST_USER_MAX ? &table[req] : NULL;
 
-	if (!ret && (!h || !h->fn)) {
-		vb_err("front-end sent %s (%u), which vblkd does not implement", name, req);
-		ret = -EOPNOTSUPP;
-	} else if (!ret && c->control && !control_serves[req] &&
-		   !(d->ring_stop && (req == VHOST_USER_GET_VRING_BASE ||
-				      req == VHOST_USER_SET_VRING_ENABLE))) {
-		vb_err("control socket client sent %s (%u), which only the front-end socket serves",
-		       name, req);
-		ret = -EOPNOTSUPP;
-	} else if (ret) {
-		vb_err("front-end sent a malformed %s (%u): payload %u bytes, %u fds", name, req,
+	*err = vu_msg_check(m);
+	if (*err) {
+		vb_err("%s sent a malformed %s (%u): payload %u bytes, %u fds", c->what, name, req,
 		       m->hdr.size, m->nfds);
-	} else if (m->nfds > h->max_fds) {
-		vb_err("front-end sent %s with %u fds, at most %u allowed", name, m->nfds,
-		       h->max_fds);
-		ret = -EINVAL;
+		return NULL;
 	}
-	if (ret) {
+	if (!h || !h->fn) {
+		vb_err("%s sent %s (%u), which this socket does not serve", c->what, name, req);
+		*err = -EOPNOTSUPP;
+		return NULL;
+	}
+	if (m->nfds > h->max_fds) {
+		vb_err("%s sent %s with %u fds, at most %u allowed", c->what, name, m->nfds,
+		       h->max_fds);
+		*err = -EINVAL;
+		return NULL;
+	}
+	return h;
+}
+
+/**
+ * dispatch() - handle one received message, sending its reply or ack
+ * @s:		the server
+ * @c:		the connection it came on
+ * @m:		the message
+ *
+ * Return: 0 to go on, or -errno when the connection must be dropped.
+ */
+static int dispatch(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
+{
+	bool need_reply = m->hdr.flags & VHOST_USER_NEED_REPLY_MASK;
+	const char *name = vu_request_name(m->hdr.request);
+	bool front_end = c == &s->fe;
+	bool lock = front_end && m->hdr.request != VHOST_USER_SET_DEVICE_STATE_FD &&
+		    m->hdr.request != VHOST_USER_CHECK_DEVICE_STATE;
+	const struct vu_handler *h;
+	int ret;
+
+	h = handler_of(c, front_end ? fe_handlers : ctl_handlers, m, &ret);
+	if (!h) {
 		vu_msg_close_fds(m);
 		return refuse(c, m, need_reply, ret);
 	}
-
-	vb_dbg("%s%s", c->control ? "control: " : "", name);
-	d->cur = c;
-	d->reply_fd = -1;
-	/* Only the handler: a client slow to read its reply must not hold the device. */
-	if (d->lock)
-		pthread_mutex_lock(d->lock);
-	ret = h->fn(d, m);
-	if (d->lock)
-		pthread_mutex_unlock(d->lock);
+	vb_dbg("%s: %s", c->what, name);
+	c->reply_fd = -1;
+	/*
+	 * The front-end drives the device: hold its lock for the handler
+	 * alone (a peer slow to read its reply must not hold the device).
+	 * Control handlers take what they need themselves, and never hold
+	 * it while they wait for a transfer; so do the device-state messages.
+	 */
+	if (lock)
+		vb_dev_lock(s->dev);
+	ret = h->fn(s, c, m);
+	if (lock)
+		vb_dev_unlock(s->dev);
 	vu_msg_close_fds(m); /* what the handler did not take */
-	if (ret == VU_REPLY && d->reply_fd >= 0) {
-		m->fds[0] = d->reply_fd;
-		m->nfds = 1;
-	}
 	if (ret < 0) {
-		vb_warn("%s failed: %s", name, strerror(-ret));
-		if (vu_request_has_reply(req))
+		vb_err("%s: %s failed: %s", c->what, name, strerror(-ret));
+		if (c->reply_fd >= 0)
+			close(c->reply_fd);
+		c->reply_fd = -1;
+		if (vu_request_has_reply(m->hdr.request))
 			return ret;
-	}
-	if (ret == VU_REPLY) {
+	} else if (ret == VU_REPLY) {
+		if (c->reply_fd >= 0) {
+			m->fds[0] = c->reply_fd;
+			m->nfds = 1;
+		}
+		c->reply_fd = -1;
 		ret = send_reply(c, m);
 		vu_msg_close_fds(m);
-		d->reply_fd = -1;
 		return ret;
 	}
-	if (d->reply_fd >= 0)
-		close(d->reply_fd);
 	if (!need_reply)
 		return 0;
 	m->hdr.size = sizeof(uint64_t);
@@ -115,22 +140,24 @@ int vu_dispatch(struct vu_dev *d, struct vu_conn *c, struct vu_msg *m)
 	return send_reply(c, m);
 }
 
-static void conn_drop(struct vu_dev *d, struct vu_conn *c)
+static void conn_drop(struct vu_server *s, struct vu_conn *c)
 {
 	if (c->fd < 0)
 		return;
 	close(c->fd);
 	c->fd = -1;
 	c->protocol_features = 0;
-	vu_state_abort(d, c);
-	if (c->control) {
+	state_session_abort(&s->xfer, c->id);
+	if (c != &s->fe) {
 		vb_info("control client disconnected");
 		return;
 	}
 	/* A new front-end sets everything up again; statistics stay. */
-	blk_dev_reset(d->blk);
-	vu_inflight_release(d);
-	d->features = 0;
+	vb_dev_lock(s->dev);
+	vb_dev_reset(s->dev, VB_RESET_ALL);
+	vu_inflight_release(s);
+	vb_dev_unlock(s->dev);
+	s->features = 0;
 	vb_info("front-end disconnected; waiting for the next one");
 }
 
@@ -157,17 +184,21 @@ static int claim_path(const char *path)
 		vb_err("%s is in use by another back-end", path);
 		return -EADDRINUSE;
 	}
-	return unlink(path) ? -errno : 0;
+	if (unlink(path)) {
+		ret = -errno;
+		vb_err("cannot remove the stale socket %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	return 0;
 }
 
-static int conn_listen(struct vu_conn *c, const char *path, bool control)
+static int conn_listen(struct vu_conn *c, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	mode_t old_mask;
 	int ret;
 
 	c->path = path;
-	c->control = control;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		vb_err("socket path %s is too long (max %zu)", path, sizeof(sa.sun_path) - 1);
 		return -ENAMETOOLONG;
@@ -177,75 +208,90 @@ static int conn_listen(struct vu_conn *c, const char *path, bool control)
 	if (ret)
 		return ret;
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->listen_fd < 0)
-		return -errno;
-	old_mask = umask(0177); /* 0600: guest memory and device state go through it */
-	ret = bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old_mask);
-	if (ret || listen(c->listen_fd, 1)) {
+	if (c->listen_fd < 0) {
 		ret = -errno;
+		vb_err("socket: %s", strerror(-ret));
+		return ret;
+	}
+	old_mask = umask(0177); /* 0600: guest memory and device state go through it */
+	ret = bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+	umask(old_mask);
+	if (!ret && listen(c->listen_fd, 1))
+		ret = -errno;
+	if (ret) {
 		vb_err("cannot listen on %s: %s", path, strerror(-ret));
 		close(c->listen_fd);
 		c->listen_fd = -1;
 		return ret;
 	}
-	vb_info("listening on %s%s", path, control ? " (control)" : "");
+	vb_info("listening on %s (%s)", path, c->what);
 	return 0;
 }
 
-int vu_server_listen(struct vu_dev *d, struct blk_dev *blk, const char *path,
-		     const char *ctl_path)
+static void conn_init(struct vu_conn *c, const char *what)
 {
-	int ret;
-
-	memset(d, 0, sizeof(*d));
-	d->blk = blk;
-	d->fe.listen_fd = d->fe.fd = -1;
-	d->ctl.listen_fd = d->ctl.fd = -1;
-	d->xfer.fd = d->xfer.abort_fd = -1;
-	d->last_result = STATE_E_INCOMPLETE;
-	ret = path ? conn_listen(&d->fe, path, false) : 0;
-	if (ret || !ctl_path)
-		return ret;
-	ret = conn_listen(&d->ctl, ctl_path, true);
-	if (ret)
-		vu_server_close(d);
-	return ret;
+	memset(c, 0, sizeof(*c));
+	c->what = what;
+	c->listen_fd = c->fd = c->reply_fd = -1;
 }
 
-static void conn_accept(struct vu_conn *c)
+int vu_server_new(struct vb_device *dev, const char *path, const char *ctl_path,
+		  const struct vu_ctl_ops *ctl_ops, void *ctl_opaque, struct vu_server **out)
+{
+	struct vu_server *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	s->dev = dev;
+	s->ctl_ops = ctl_ops;
+	s->ctl_opaque = ctl_opaque;
+	conn_init(&s->fe, "front-end");
+	conn_init(&s->ctl, "control client");
+	state_session_init(&s->xfer);
+	ret = path ? conn_listen(&s->fe, path) : 0;
+	if (!ret && ctl_path)
+		ret = conn_listen(&s->ctl, ctl_path);
+	if (ret) {
+		vu_server_free(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
+static void conn_accept(struct vu_server *s, struct vu_conn *c)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0) {
-		vb_warn("accept: %s", strerror(errno));
+		vb_warn("%s: accept: %s", c->path, strerror(errno));
 		return;
 	}
 	c->fd = fd;
+	c->id = ++s->next_conn_id;
 	if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
-		vb_info("%s connected (pid %d uid %u)", c->control ? "control client" : "front-end",
-			cred.pid, cred.uid);
+		vb_info("%s connected (pid %d uid %u)", c->what, cred.pid, cred.uid);
 }
 
-static void conn_serve(struct vu_dev *d, struct vu_conn *c)
+static void conn_serve(struct vu_server *s, struct vu_conn *c)
 {
 	struct vu_msg msg;
 	int ret;
 
 	if (c->fd < 0) {
-		conn_accept(c);
+		conn_accept(s, c);
 		return;
 	}
 	ret = vu_msg_recv(c->fd, &msg);
 	if (!ret)
-		ret = vu_dispatch(d, c, &msg);
+		ret = dispatch(s, c, &msg);
 	if (ret) {
 		if (ret != -ECONNRESET)
-			vb_err("dropping the %s: %s", c->control ? "control client" : "front-end",
-			       strerror(-ret));
-		conn_drop(d, c);
+			vb_err("dropping the %s: %s", c->what, strerror(-ret));
+		conn_drop(s, c);
 	}
 }
 
@@ -254,32 +300,33 @@ static int conn_poll_fd(const struct vu_conn *c)
 	return c->fd >= 0 ? c->fd : c->listen_fd;
 }
 
-int vu_server_run(struct vu_dev *d, int stop_fd)
+int vu_server_run(struct vu_server *s, int stop_fd)
 {
 	for (;;) {
 		struct pollfd pfd[3] = {
 			{ .fd = stop_fd, .events = POLLIN },
-			{ .fd = conn_poll_fd(&d->fe), .events = POLLIN },
-			{ .fd = conn_poll_fd(&d->ctl), .events = POLLIN },
+			{ .fd = conn_poll_fd(&s->fe), .events = POLLIN },
+			{ .fd = conn_poll_fd(&s->ctl), .events = POLLIN },
 		};
 
 		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
+			vb_err("poll: %s", strerror(errno));
 			return -errno;
 		}
 		if (pfd[0].revents)
 			return 0;
 		if (pfd[1].revents)
-			conn_serve(d, &d->fe);
+			conn_serve(s, &s->fe);
 		if (pfd[2].revents)
-			conn_serve(d, &d->ctl);
+			conn_serve(s, &s->ctl);
 	}
 }
 
-static void conn_close(struct vu_dev *d, struct vu_conn *c)
+static void conn_close(struct vu_server *s, struct vu_conn *c)
 {
-	conn_drop(d, c);
+	conn_drop(s, c);
 	if (c->listen_fd >= 0) {
 		close(c->listen_fd);
 		unlink(c->path);
@@ -287,9 +334,12 @@ static void conn_close(struct vu_dev *d, struct vu_conn *c)
 	c->listen_fd = -1;
 }
 
-void vu_server_close(struct vu_dev *d)
+void vu_server_free(struct vu_server *s)
 {
-	vu_state_abort(d, NULL);
-	conn_close(d, &d->ctl);
-	conn_close(d, &d->fe);
+	if (!s)
+		return;
+	state_session_abort(&s->xfer, 0);
+	conn_close(s, &s->ctl);
+	conn_close(s, &s->fe);
+	free(s);
 }

@@ -22,8 +22,9 @@ static uint32_t seg_max(const struct blk_dev *dev)
 	return n > 2 ? n - 2 : 1;
 }
 
-uint64_t blk_dev_features(const struct blk_dev *dev)
+uint64_t blk_dev_features(const struct vb_device *d)
 {
+	const struct blk_dev *dev = blk_of(d);
 	uint64_t f = 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_RING_F_INDIRECT_DESC |
 		     1ull << VIRTIO_RING_F_EVENT_IDX | 1ull << VIRTIO_BLK_F_SEG_MAX |
 		     1ull << VIRTIO_BLK_F_SIZE_MAX | 1ull << VIRTIO_BLK_F_BLK_SIZE |
@@ -33,6 +34,9 @@ uint64_t blk_dev_features(const struct blk_dev *dev)
 
 	if (dev->opts.read_only)
 		f |= 1ull << VIRTIO_BLK_F_RO;
+	/* Writeback can be switched only through a writable config space. */
+	if (d->config_readonly)
+		f &= ~(1ull << VIRTIO_BLK_F_CONFIG_WCE);
 	return f;
 }
 
@@ -59,19 +63,21 @@ static void build_config(const struct blk_dev *dev, struct virtio_blk_config *cf
 	cfg->write_zeroes_may_unmap = 1;
 }
 
-void blk_dev_get_config(const struct blk_dev *dev, uint32_t offset, uint8_t *buf, uint32_t len)
+void blk_dev_get_config(const struct vb_device *d, uint32_t offset, uint8_t *buf, uint32_t len)
 {
 	struct virtio_blk_config cfg;
 
-	build_config(dev, &cfg);
+	build_config(blk_of(d), &cfg);
 	memset(buf, 0, len);
 	if (offset >= sizeof(cfg))
 		return;
 	memcpy(buf, (uint8_t *)&cfg + offset, len < sizeof(cfg) - offset ? len : sizeof(cfg) - offset);
 }
 
-int blk_dev_set_config(struct blk_dev *dev, uint32_t offset, const uint8_t *buf, uint32_t len)
+int blk_dev_set_config(struct vb_device *d, uint32_t offset, const uint8_t *buf, uint32_t len)
 {
+	struct blk_dev *dev = blk_of(d);
+
 	if (offset != offsetof(struct virtio_blk_config, wce) || len != 1)
 		return -EINVAL;
 	atomic_store(&dev->wce, buf[0] ? 1 : 0);

@@ -1,18 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Device object: the image, and the queue-wide operations transports use. */
+/* Device object: the image, the ops table, and the counters. */
 #include "devices/blk/blk_dev.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/fs.h>
-#include <linux/virtio_config.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_ids.h>
 
 #include "core/log.h"
+
+const struct vb_device_ops blk_dev_ops = {
+	.type = VIRTIO_ID_BLOCK,
+	.req_size = sizeof(struct blk_req),
+	.config_size = sizeof(struct virtio_blk_config),
+	.features = blk_dev_features,
+	.get_config = blk_dev_get_config,
+	.set_config = blk_dev_set_config,
+	.handle = blk_io_handle,
+	.io_done = blk_io_done,
+	.save = blk_state_save,
+	.load_new = blk_state_load_new,
+	.load_free = blk_state_load_free,
+	.load_section = blk_state_on_section,
+	.load_check = blk_state_load_check,
+	.load_features = blk_state_load_features,
+	.apply = blk_state_apply,
+};
 
 static int image_size(int fd, uint64_t *size)
 {
@@ -28,23 +48,31 @@ static int image_size(int fd, uint64_t *size)
 	return 0;
 }
 
-int blk_dev_open(struct blk_dev *dev, const struct blk_opts *opts)
+int blk_dev_open(struct blk_dev **out, const struct blk_opts *opts)
 {
 	/* No lock: during migration the destination opens the same image. */
 	int flags = (opts->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	struct blk_dev *dev;
 	uint64_t size;
 	int ret;
 
-	memset(dev, 0, sizeof(*dev));
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	ret = vb_dev_init(&dev->vdev, &blk_dev_ops, opts->num_queues, opts->queue_size);
+	if (ret) {
+		vb_err("%u queue(s) of %u entries cannot be served", opts->num_queues,
+		       opts->queue_size);
+		goto err_free;
+	}
 	dev->opts = *opts;
-	dev->fd = -1;
 	if (opts->direct)
 		flags |= O_DIRECT;
 	dev->fd = open(opts->image, flags);
 	if (dev->fd < 0) {
 		ret = -errno;
 		vb_err("cannot open image %s: %s", opts->image, strerror(-ret));
-		return ret;
+		goto err_fini;
 	}
 	ret = image_size(dev->fd, &size);
 	if (ret) {
@@ -63,66 +91,35 @@ int blk_dev_open(struct blk_dev *dev, const struct blk_opts *opts)
 		.read_only = opts->read_only,
 		.serial = dev->serial,
 	};
+	dev->delay.tv_sec = opts->io_delay_ms / 1000;
+	dev->delay.tv_nsec = (long long)(opts->io_delay_ms % 1000) * 1000000;
 	atomic_store(&dev->wce, 1);
-	vb_mem_init(&dev->mem);
-	for (unsigned int i = 0; i < BLK_MAX_QUEUES; i++)
-		blk_queue_init(&dev->queues[i], dev, i);
+	*out = dev;
 	return 0;
 
 err_close:
 	close(dev->fd);
-	dev->fd = -1;
+err_fini:
+	vb_dev_fini(&dev->vdev);
+err_free:
+	free(dev);
 	return ret;
 }
 
-void blk_dev_reset(struct blk_dev *dev)
-{
-	for (unsigned int i = 0; i < BLK_MAX_QUEUES; i++)
-		blk_queue_reset(&dev->queues[i]);
-	vb_mem_clear(&dev->mem);
-	vb_dirty_log_unmap(&dev->log);
-	dev->features = 0;
-	dev->driver_status = 0;
-	atomic_store(&dev->status, 0);
-}
-
-void blk_dev_close(struct blk_dev *dev)
-{
-	blk_dev_reset(dev);
-	if (dev->fd >= 0) {
-		/* Nothing is lost on exit: what the guest wrote reaches the disk. */
-		fdatasync(dev->fd);
-		close(dev->fd);
-	}
-	dev->fd = -1;
-}
-
-uint32_t blk_dev_pause(struct blk_dev *dev)
-{
-	uint32_t mask = 0;
-
-	for (unsigned int i = 0; i < dev->opts.num_queues; i++) {
-		if (!dev->queues[i].started)
-			continue;
-		blk_queue_stop(&dev->queues[i]);
-		mask |= 1u << i;
-	}
-	return mask;
-}
-
-int blk_dev_unpause(struct blk_dev *dev, uint32_t mask)
+int blk_dev_close(struct blk_dev *dev)
 {
 	int ret = 0;
 
-	for (unsigned int i = 0; i < dev->opts.num_queues; i++) {
-		int r;
-
-		if (!(mask & (1u << i)))
-			continue;
-		r = blk_queue_start(&dev->queues[i]);
-		if (r && !ret)
-			ret = r;
+	if (!dev)
+		return 0;
+	vb_dev_fini(&dev->vdev);
+	/* Nothing is lost on exit: what the guest wrote reaches the disk. */
+	if (fdatasync(dev->fd)) {
+		ret = -errno;
+		vb_err("flushing image %s: %s", dev->opts.image, strerror(-ret));
 	}
+	close(dev->fd);
+	free(dev);
 	return ret;
 }
 
@@ -130,21 +127,7 @@ void blk_dev_counters(const struct blk_dev *dev, uint64_t out[BLK_CNT_MAX])
 {
 	for (int c = 0; c < BLK_CNT_MAX; c++) {
 		out[c] = dev->counter_base[c];
-		for (unsigned int i = 0; i < dev->opts.num_queues; i++)
-			out[c] += atomic_load_explicit(&dev->queues[i].counters[c],
-						       memory_order_relaxed);
+		for (unsigned int i = 0; i < VB_MAX_QUEUES; i++)
+			out[c] += atomic_load_explicit(&dev->counters[i][c], memory_order_relaxed);
 	}
-}
-
-bool blk_dev_suspended(const struct blk_dev *dev)
-{
-	for (unsigned int i = 0; i < BLK_MAX_QUEUES; i++)
-		if (dev->queues[i].started)
-			return false;
-	return true;
-}
-
-void blk_dev_needs_reset(struct blk_dev *dev)
-{
-	atomic_fetch_or(&dev->status, VIRTIO_CONFIG_S_NEEDS_RESET);
 }

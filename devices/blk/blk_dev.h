@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The virtio-blk device: image, configuration space, features and queues.
- * Transports drive it through these calls and never touch the queues'
- * workers directly.
+ * The virtio-blk device model: image, configuration space, features,
+ * requests and state. It implements struct vb_device_ops; transports see
+ * only the struct vb_device that blk_dev_vdev() returns.
  */
 #ifndef VB_BLK_DEV_H
 #define VB_BLK_DEV_H
@@ -10,13 +10,26 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/time_types.h>
 
-#include "devices/blk/blk_queue.h"
+#include "core/device.h"
+#include "devices/blk/blk_req.h"
 #include "devices/blk/blk_state.h"
-#include "core/dirty_log.h"
-#include "core/mem.h"
 
-#define BLK_MAX_QUEUES 16
+/* Statistics, in the order of the state's COUNTERS section. */
+enum blk_counter {
+	BLK_CNT_READ,
+	BLK_CNT_WRITE,
+	BLK_CNT_FLUSH,
+	BLK_CNT_DISCARD,
+	BLK_CNT_WRITE_ZEROES,
+	BLK_CNT_GET_ID,
+	BLK_CNT_UNSUPP,
+	BLK_CNT_READ_BYTES,
+	BLK_CNT_WRITE_BYTES,
+	BLK_CNT_ERRORS,
+	BLK_CNT_MAX
+};
 
 struct blk_opts {
 	const char *image;
@@ -31,56 +44,69 @@ struct blk_opts {
 };
 
 struct blk_dev {
+	struct vb_device vdev;
 	struct blk_opts opts;
 	int fd;
 	struct blk_limits limits;
 	char serial[BLK_SERIAL_LEN];
-
 	char image_id[BLK_IMAGE_ID_MAX + 1];
-	uint64_t features; /* negotiated */
-	uint8_t driver_status; /* as the driver last set it */
 	atomic_uchar wce;
-	atomic_uchar status; /* device-raised bits: NEEDS_RESET */
-	uint64_t counter_base[BLK_CNT_MAX]; /* from stopped queues and loaded state */
-	struct vb_mem mem;
-	struct vb_dirty_log log;
-	/*
-	 * Interrupts of a transport without call eventfds (VDUSE): called
-	 * from the queue's worker for a queue that has no call fd.
-	 */
-	void (*notify)(void *opaque, unsigned int queue);
-	void *notify_opaque;
-	struct blk_queue queues[BLK_MAX_QUEUES];
+	struct __kernel_timespec delay; /* --io-delay-ms */
+	uint64_t counter_base[BLK_CNT_MAX]; /* from loaded state */
+	/* Each written by its queue's worker only; read by anyone (relaxed). */
+	_Atomic uint64_t counters[VB_MAX_QUEUES][BLK_CNT_MAX];
 };
 
-int blk_dev_open(struct blk_dev *dev, const struct blk_opts *opts);
-void blk_dev_close(struct blk_dev *dev);
+extern const struct vb_device_ops blk_dev_ops;
 
-/* Device features the transport may offer (virtio bits only). */
-uint64_t blk_dev_features(const struct blk_dev *dev);
-
-/* Fill len bytes of the configuration space from offset; beyond it reads as 0. */
-void blk_dev_get_config(const struct blk_dev *dev, uint32_t offset, uint8_t *buf, uint32_t len);
-/* Only the writeback byte is writable. Return: 0 or -EINVAL. */
-int blk_dev_set_config(struct blk_dev *dev, uint32_t offset, const uint8_t *buf, uint32_t len);
-
-/*
- * Stop every started queue (completing their requests) and return the set
- * that ran, so a reconfiguration can restart exactly those.
+/**
+ * blk_dev_open() - open the image and set up the device
+ * @out:	the new device
+ * @opts:	what the command line asked for
+ *
+ * Return: 0 or -errno (logged).
  */
-uint32_t blk_dev_pause(struct blk_dev *dev);
-int blk_dev_unpause(struct blk_dev *dev, uint32_t mask);
+int blk_dev_open(struct blk_dev **out, const struct blk_opts *opts);
 
-/* Stop all queues, forget memory, log, features and status. */
-void blk_dev_reset(struct blk_dev *dev);
+/**
+ * blk_dev_close() - stop the device, flush and close the image, free it
+ * @dev:	the device, or NULL
+ *
+ * Return: 0, or the -errno of flushing what the guest wrote to the disk.
+ */
+int blk_dev_close(struct blk_dev *dev);
 
-/* Totals of all queues since the device first served, loaded state included. */
+/**
+ * blk_dev_vdev() - the generic device a transport drives
+ * @dev:	the device
+ */
+static inline struct vb_device *blk_dev_vdev(struct blk_dev *dev)
+{
+	return &dev->vdev;
+}
+
+/**
+ * blk_of() - the block device behind a generic one
+ * @d:		a device whose ops are blk_dev_ops
+ */
+static inline struct blk_dev *blk_of(const struct vb_device *d)
+{
+	return (struct blk_dev *)((const char *)d - offsetof(struct blk_dev, vdev));
+}
+
+/**
+ * blk_dev_counters() - totals of all queues, loaded state included
+ * @dev:	the device
+ * @out:	one total per enum blk_counter
+ */
 void blk_dev_counters(const struct blk_dev *dev, uint64_t out[BLK_CNT_MAX]);
 
-/* Whether no queue is started: the device writes nothing and can be saved. */
-bool blk_dev_suspended(const struct blk_dev *dev);
-
-/* The device hit a guest error it cannot continue from on some queue. */
-void blk_dev_needs_reset(struct blk_dev *dev);
+/* The ops table's entries, by file. blk_config.c: */
+uint64_t blk_dev_features(const struct vb_device *d);
+void blk_dev_get_config(const struct vb_device *d, uint32_t offset, uint8_t *buf, uint32_t len);
+int blk_dev_set_config(struct vb_device *d, uint32_t offset, const uint8_t *buf, uint32_t len);
+/* blk_io.c: one request chain, and its I/O completion. */
+void blk_io_handle(struct vb_ring *r, struct vb_req *req);
+void blk_io_done(struct vb_ring *r, struct vb_req *req, int res);
 
 #endif

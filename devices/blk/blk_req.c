@@ -33,7 +33,7 @@ size_t blk_iov_read(const struct iovec *iov, unsigned int n, size_t skip, void *
 static int data_slice(struct blk_req *r, unsigned int from, unsigned int to, size_t skip,
 		      size_t trim)
 {
-	const struct vb_chain *c = &r->chain;
+	const struct vb_chain *c = &r->vreq.chain;
 	uint64_t total = 0;
 
 	r->ndata = 0;
@@ -142,7 +142,7 @@ static int get_id(struct blk_req *r, const struct blk_limits *lim)
 
 int blk_req_parse(struct blk_req *r, const struct blk_limits *lim)
 {
-	const struct vb_chain *c = &r->chain;
+	const struct vb_chain *c = &r->vreq.chain;
 	struct virtio_blk_outhdr hdr;
 	uint64_t sector;
 	const struct iovec *last;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "core/virtq.h"
+#include "core/ring.h"
 
 #define BLK_SECTOR 512u
 #define BLK_SERIAL_LEN 20 /* VIRTIO_BLK_ID_BYTES */
@@ -27,7 +27,7 @@ struct blk_limits {
 enum blk_op { BLK_OP_NONE, BLK_OP_READ, BLK_OP_WRITE, BLK_OP_FLUSH, BLK_OP_FALLOCATE };
 
 struct blk_req {
-	struct vb_chain chain;
+	struct vb_req vreq; /* first: the ring's part */
 	struct iovec data[VB_MAX_IOV];
 	uint64_t data_gpa[VB_MAX_IOV];
 	uint16_t ndata;
@@ -39,11 +39,10 @@ struct blk_req {
 	uint8_t *status;
 	uint64_t status_gpa;
 	uint32_t written; /* bytes the device writes into the chain, status included */
-	bool busy;
 };
 
 /**
- * blk_req_parse() - decode the request held in r->chain
+ * blk_req_parse() - decode the request held in r->vreq.chain
  * Return: -EBADMSG when the chain cannot even carry a header and a status
  * byte (the queue is broken); otherwise a VIRTIO_BLK_S_* status. With
  * VIRTIO_BLK_S_OK and r->op != BLK_OP_NONE, the I/O is still to be done;

@@ -20,12 +20,7 @@
 
 struct blk_state_queue {
 	bool seen;
-	uint16_t num;
-	bool enabled;
-	uint16_t last_avail;
-	uint16_t used;
-	uint16_t ninflight;
-	uint16_t heads[VB_VQ_MAX_SIZE];
+	struct vb_ring_position pos;
 };
 
 struct blk_state_load {
@@ -37,15 +32,15 @@ struct blk_state_load {
 	uint8_t wce;
 	bool have_counters;
 	uint64_t counters[BLK_CNT_MAX];
-	struct blk_state_queue queues[BLK_MAX_QUEUES];
+	struct blk_state_queue queues[VB_MAX_QUEUES];
 };
 
 static void save_device(struct blk_dev *dev, struct state_writer *w)
 {
 	uint8_t p[DEVICE_LEN] = { 0 };
 
-	state_put_le64(p, dev->features);
-	p[8] = dev->driver_status;
+	state_put_le64(p, dev->vdev.features);
+	p[8] = dev->vdev.driver_status;
 	p[9] = atomic_load(&dev->wce);
 	p[10] = dev->opts.read_only;
 	state_put_le32(p + 12, dev->opts.num_queues);
@@ -65,20 +60,21 @@ static void save_disk(struct blk_dev *dev, struct state_writer *w)
 	state_write_section(w, BLK_SEC_DISK, 0, p, (uint32_t)(DISK_FIXED_LEN + id_len));
 }
 
-static void save_queue(struct blk_queue *q, struct state_writer *w)
+static void save_queue(const struct vb_ring *r, struct state_writer *w)
 {
 	uint8_t p[QUEUE_FIXED_LEN + 2 * VB_VQ_MAX_SIZE] = { 0 };
+	struct vb_ring_position pos;
 
-	state_put_le16(p, (uint16_t)q->index);
-	state_put_le16(p + 2, q->num);
-	p[4] = atomic_load(&q->enabled);
-	state_put_le16(p + 6, q->vq.last_avail_idx);
-	state_put_le16(p + 8, q->vq.used_idx);
-	/* Heads still owed by this back-end: none once the rings drained. */
-	state_put_le16(p + 10, q->ncarried);
-	for (unsigned int i = 0; i < q->ncarried; i++)
-		state_put_le16(p + QUEUE_FIXED_LEN + 2 * i, q->carried[i]);
-	state_write_section(w, BLK_SEC_QUEUE, 0, p, QUEUE_FIXED_LEN + 2u * q->ncarried);
+	vb_ring_get_position(r, &pos);
+	state_put_le16(p, (uint16_t)r->index);
+	state_put_le16(p + 2, pos.num);
+	p[4] = pos.enabled;
+	state_put_le16(p + 6, pos.last_avail);
+	state_put_le16(p + 8, pos.used);
+	state_put_le16(p + 10, pos.ncarried);
+	for (unsigned int i = 0; i < pos.ncarried; i++)
+		state_put_le16(p + QUEUE_FIXED_LEN + 2 * i, pos.carried[i]);
+	state_write_section(w, BLK_SEC_QUEUE, 0, p, QUEUE_FIXED_LEN + 2u * pos.ncarried);
 }
 
 static void save_counters(struct blk_dev *dev, struct state_writer *w)
@@ -93,29 +89,31 @@ static void save_counters(struct blk_dev *dev, struct state_writer *w)
 	state_write_section(w, BLK_SEC_COUNTERS, STATE_SECTION_OPTIONAL, p, sizeof(p));
 }
 
-int blk_state_save(struct blk_dev *dev, struct state_writer *w)
+int blk_state_save(struct vb_device *d, struct state_writer *w)
 {
+	struct blk_dev *dev = blk_of(d);
+
 	state_write_header(w, BLK_STATE_DEVICE_TYPE, PRODUCER_VERSION);
 	save_device(dev, w);
 	save_disk(dev, w);
 	for (unsigned int i = 0; i < dev->opts.num_queues; i++)
-		save_queue(&dev->queues[i], w);
+		save_queue(&d->rings[i], w);
 	save_counters(dev, w);
 	return state_write_trailer(w);
 }
 
-struct blk_state_load *blk_state_load_new(struct blk_dev *dev)
+void *blk_state_load_new(struct vb_device *d)
 {
 	struct blk_state_load *l = calloc(1, sizeof(*l));
 
 	if (l)
-		l->dev = dev;
+		l->dev = blk_of(d);
 	return l;
 }
 
-void blk_state_load_free(struct blk_state_load *l)
+void blk_state_load_free(void *load)
 {
-	free(l);
+	free(load);
 }
 
 static int load_device(struct blk_state_load *l, const uint8_t *p, uint32_t len)
@@ -193,14 +191,14 @@ static int load_queue(struct blk_state_load *l, const uint8_t *p, uint32_t len)
 			       index, head);
 			return STATE_E_CONTENT;
 		}
-		sq->heads[i] = head;
+		sq->pos.carried[i] = head;
 	}
 	sq->seen = true;
-	sq->num = num;
-	sq->enabled = p[4];
-	sq->last_avail = state_get_le16(p + 6);
-	sq->used = state_get_le16(p + 8);
-	sq->ninflight = n;
+	sq->pos.num = num;
+	sq->pos.enabled = p[4];
+	sq->pos.last_avail = state_get_le16(p + 6);
+	sq->pos.used = state_get_le16(p + 8);
+	sq->pos.ncarried = n;
 	return 0;
 }
 
@@ -220,10 +218,10 @@ static int load_counters(struct blk_state_load *l, const uint8_t *p, uint32_t le
 	return 0;
 }
 
-int blk_state_on_section(void *opaque, uint16_t type, uint16_t flags, const uint8_t *payload,
+int blk_state_on_section(void *load, uint16_t type, uint16_t flags, const uint8_t *payload,
 			 uint32_t len)
 {
-	struct blk_state_load *l = opaque;
+	struct blk_state_load *l = load;
 
 	switch (type) {
 	case BLK_SEC_DEVICE:
@@ -239,8 +237,10 @@ int blk_state_on_section(void *opaque, uint16_t type, uint16_t flags, const uint
 	}
 }
 
-int blk_state_load_check(const struct blk_state_load *l)
+int blk_state_load_check(const void *load)
 {
+	const struct blk_state_load *l = load;
+
 	if (!l->seen_device || !l->seen_disk) {
 		vb_err("state: the %s section is missing", l->seen_device ? "disk" : "device");
 		return STATE_E_MISSING;
@@ -254,32 +254,26 @@ int blk_state_load_check(const struct blk_state_load *l)
 	return STATE_OK;
 }
 
-uint64_t blk_state_load_features(const struct blk_state_load *l)
+uint64_t blk_state_load_features(const void *load)
 {
-	return l->features;
+	return ((const struct blk_state_load *)load)->features;
 }
 
-void blk_state_apply(struct blk_dev *dev, const struct blk_state_load *l)
+void blk_state_apply(struct vb_device *d, const void *load)
 {
-	dev->features = l->features;
-	dev->driver_status = l->status;
-	atomic_store(&dev->wce, l->wce);
-	for (unsigned int i = 0; i < dev->opts.num_queues; i++) {
-		const struct blk_state_queue *sq = &l->queues[i];
-		struct blk_queue *q = &dev->queues[i];
+	const struct blk_state_load *l = load;
+	struct blk_dev *dev = blk_of(d);
 
-		q->num = sq->num;
-		atomic_store(&q->enabled, sq->enabled);
-		q->vq.last_avail_idx = sq->last_avail;
-		q->vq.used_idx = sq->used;
-		memcpy(q->carried, sq->heads, sq->ninflight * sizeof(sq->heads[0]));
-		q->ncarried = sq->ninflight;
-	}
+	d->features = l->features;
+	d->driver_status = l->status;
+	atomic_store(&dev->wce, l->wce);
+	for (unsigned int i = 0; i < dev->opts.num_queues; i++)
+		vb_ring_set_position(&d->rings[i], &l->queues[i].pos);
 	if (l->have_counters) {
 		/* The destination continues the source's statistics. */
 		memcpy(dev->counter_base, l->counters, sizeof(dev->counter_base));
-		for (unsigned int i = 0; i < BLK_MAX_QUEUES; i++)
+		for (unsigned int i = 0; i < VB_MAX_QUEUES; i++)
 			for (int c = 0; c < BLK_CNT_MAX; c++)
-				atomic_store(&dev->queues[i].counters[c], 0);
+				atomic_store(&dev->counters[i][c], 0);
 	}
 }

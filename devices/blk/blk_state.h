@@ -22,24 +22,16 @@ enum blk_state_section {
 
 #define BLK_IMAGE_ID_MAX 256
 
-struct blk_dev;
+struct vb_device;
 
-/* Serialise a suspended device. Return: 0 or -ENOMEM. */
-int blk_state_save(struct blk_dev *dev, struct state_writer *w);
-
-/* Decoded state, held aside until the trailer verifies. */
-struct blk_state_load;
-
-struct blk_state_load *blk_state_load_new(struct blk_dev *dev);
-void blk_state_load_free(struct blk_state_load *l);
-/* state_section_fn for state_reader_init(). */
-int blk_state_on_section(void *opaque, uint16_t type, uint16_t flags, const uint8_t *payload,
+/* The state entries of blk_dev_ops (struct vb_device_ops says what each does). */
+int blk_state_save(struct vb_device *d, struct state_writer *w);
+void *blk_state_load_new(struct vb_device *d);
+void blk_state_load_free(void *load);
+int blk_state_on_section(void *load, uint16_t type, uint16_t flags, const uint8_t *payload,
 			 uint32_t len);
-/* After a verified trailer: STATE_OK or STATE_E_MISSING / STATE_E_CONTENT. */
-int blk_state_load_check(const struct blk_state_load *l);
-/* Feature bits the state claims were negotiated (the transport vets them). */
-uint64_t blk_state_load_features(const struct blk_state_load *l);
-/* Apply to a suspended device; cannot fail once checked. */
-void blk_state_apply(struct blk_dev *dev, const struct blk_state_load *l);
+int blk_state_load_check(const void *load);
+uint64_t blk_state_load_features(const void *load);
+void blk_state_apply(struct vb_device *d, const void *load);
 
 #endif

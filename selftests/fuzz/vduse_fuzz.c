@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "devices/blk/blk_dev.h"
 #include "core/log.h"
-#include "vduse/vduse_dev.h"
+#include "devices/blk/blk_dev.h"
+#include "vduse/vduse_int.h"
 
 static struct blk_dev *blk;
 
@@ -27,8 +27,7 @@ static void setup(void)
 		abort();
 	close(fd);
 	o.image = image;
-	blk = calloc(1, sizeof(*blk));
-	if (!blk || blk_dev_open(blk, &o))
+	if (blk_dev_open(&blk, &o))
 		abort();
 	unlink(image);
 	vb_log_level = -1;
@@ -41,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!blk)
 		setup();
 	memset(&v, 0, sizeof(v));
-	v.blk = blk;
+	v.dev = blk_dev_vdev(blk);
 	v.fd = v.ctl_fd = v.stop_fd = -1;
 	strcpy(v.name, "fuzz");
 	pthread_mutex_init(&v.iotlb_lock, NULL);
@@ -57,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (resp.result != VDUSE_REQ_RESULT_OK && resp.result != VDUSE_REQ_RESULT_FAILED))
 			abort();
 	}
-	blk_dev_reset(blk);
+	vb_dev_reset(blk_dev_vdev(blk), VB_RESET_ALL);
 	pthread_mutex_destroy(&v.iotlb_lock);
 	return 0;
 }

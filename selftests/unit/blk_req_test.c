@@ -33,7 +33,7 @@ static void build(struct blk_req *r, uint8_t *hdr, uint32_t type, uint64_t secto
 		  size_t len, bool data_writable, uint8_t *status)
 {
 	struct virtio_blk_outhdr h = { .type = htole32(type), .sector = htole64(sector) };
-	struct vb_chain *c = &r->chain;
+	struct vb_chain *c = &r->vreq.chain;
 
 	memcpy(hdr, &h, sizeof(h));
 	memset(r, 0, sizeof(*r));
@@ -129,14 +129,14 @@ TEST_F(req, discard_with_flags_or_two_segments_gets_unsupp)
 TEST_F(req, a_chain_without_a_status_byte_breaks_the_queue)
 {
 	build(&self->r, self->hdr, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, false, &self->status);
-	self->r.chain.niov = 1; /* only the header */
+	self->r.vreq.chain.niov = 1; /* only the header */
 	EXPECT_EQ(-EBADMSG, blk_req_parse(&self->r, &self->lim));
 }
 
 TEST_F(req, a_header_split_across_buffers_is_read_whole)
 {
 	struct virtio_blk_outhdr h = { .type = htole32(VIRTIO_BLK_T_IN), .sector = htole64(3) };
-	struct vb_chain *c = &self->r.chain;
+	struct vb_chain *c = &self->r.vreq.chain;
 
 	memset(&self->r, 0, sizeof(self->r));
 	memcpy(self->hdr, &h, sizeof(h));

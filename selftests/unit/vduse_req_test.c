@@ -7,17 +7,19 @@
 #include "kselftest_harness.h"
 
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
 
-#include "devices/blk/blk_dev.h"
 #include "core/log.h"
-#include "vduse/vduse_dev.h"
+#include "devices/blk/blk_dev.h"
+#include "vduse/vduse_int.h"
 
 FIXTURE(vreq) {
 	char image[64];
 	struct blk_dev *blk;
+	struct vb_device *dev;
 	struct vduse_dev v;
 	struct vduse_dev_request req;
 	struct vduse_dev_response resp;
@@ -35,11 +37,10 @@ FIXTURE_SETUP(vreq)
 	ASSERT_EQ(0, ftruncate(fd, 1 << 20));
 	close(fd);
 	o.image = self->image;
-	self->blk = calloc(1, sizeof(*self->blk));
-	ASSERT_NE(NULL, self->blk);
-	ASSERT_EQ(0, blk_dev_open(self->blk, &o));
+	ASSERT_EQ(0, blk_dev_open(&self->blk, &o));
+	self->dev = blk_dev_vdev(self->blk);
 	memset(&self->v, 0, sizeof(self->v));
-	self->v.blk = self->blk;
+	self->v.dev = self->dev;
 	self->v.fd = self->v.ctl_fd = self->v.stop_fd = -1; /* every ioctl fails: EBADF */
 	strcpy(self->v.name, "unit");
 	pthread_mutex_init(&self->v.iotlb_lock, NULL);
@@ -49,8 +50,7 @@ FIXTURE_SETUP(vreq)
 
 FIXTURE_TEARDOWN(vreq)
 {
-	blk_dev_close(self->blk);
-	free(self->blk);
+	EXPECT_EQ(0, blk_dev_close(self->blk));
 	unlink(self->image);
 }
 
@@ -63,7 +63,7 @@ static void handle(struct vduse_dev *v, struct vduse_dev_request *req,
 
 TEST_F(vreq, vq_state_reports_position)
 {
-	self->blk->queues[1].vq.last_avail_idx = 777;
+	ASSERT_EQ(0, vb_ring_set_base(&self->dev->rings[1], 777));
 	self->req.type = VDUSE_GET_VQ_STATE;
 	self->req.vq_state.index = 1;
 	handle(&self->v, &self->req, &self->resp);
@@ -142,30 +142,31 @@ TEST_F(vreq, status_walk_and_reset)
 		self->req.s.status = walk[i];
 		handle(&self->v, &self->req, &self->resp);
 		EXPECT_EQ(VDUSE_REQ_RESULT_OK, self->resp.result);
-		EXPECT_EQ(walk[i], self->blk->driver_status);
+		EXPECT_EQ(walk[i], self->dev->driver_status);
 		EXPECT_EQ(walk[i], self->v.status);
 	}
-	EXPECT_TRUE(blk_dev_suspended(self->blk));
+	EXPECT_TRUE(vb_dev_suspended(self->dev));
 }
 
 /* A reset before anything ran keeps positions a state load put there. */
 TEST_F(vreq, reset_before_run_keeps_loaded_position)
 {
-	self->blk->queues[0].vq.last_avail_idx = 42;
+	ASSERT_EQ(0, vb_ring_set_base(&self->dev->rings[0], 42));
 	self->req.type = VDUSE_SET_STATUS;
 	self->req.s.status = 0;
 	handle(&self->v, &self->req, &self->resp);
 	EXPECT_EQ(VDUSE_REQ_RESULT_OK, self->resp.result);
-	EXPECT_EQ(42, self->blk->queues[0].vq.last_avail_idx);
+	EXPECT_EQ(42, vb_ring_avail_idx(&self->dev->rings[0]));
 }
 
 TEST_F(vreq, iotlb_update_ranges)
 {
 	self->req.type = VDUSE_UPDATE_IOTLB;
 	self->req.iova.start = 0x2000;
-	self->req.iova.last = 0x1000; /* empty: logged, still answered */
+	self->req.iova.last = 0x1000; /* empty: the kernel hears it failed */
 	handle(&self->v, &self->req, &self->resp);
 	EXPECT_EQ(0x1234, self->resp.request_id);
+	EXPECT_EQ(VDUSE_REQ_RESULT_FAILED, self->resp.result);
 	self->req.iova.start = 0;
 	self->req.iova.last = UINT64_MAX;
 	handle(&self->v, &self->req, &self->resp);
@@ -179,20 +180,78 @@ TEST_F(vreq, iotlb_drop_to_the_top)
 
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, ftruncate(fd, 0x1000));
-	ASSERT_EQ(0, vb_mem_add_take_fd(&self->blk->mem, 0x2000, 0x1000, 0x2000, 0, fd));
+	ASSERT_EQ(0, vb_mem_add_take_fd(&self->dev->mem, 0x2000, 0x1000, 0x2000, 0, fd));
 	vduse_iotlb_drop(&self->v, 0x3000, UINT64_MAX);
-	EXPECT_EQ(1, self->blk->mem.nregions);
+	EXPECT_EQ(1, self->dev->mem.nregions);
 	vduse_iotlb_drop(&self->v, 0x1000, UINT64_MAX);
-	EXPECT_EQ(0, self->blk->mem.nregions);
+	EXPECT_EQ(0, self->dev->mem.nregions);
 }
 
-TEST_F(vreq, suspend_holds_rings)
+/*
+ * A ring that really runs (memfd memory, a kick eventfd, a worker): SUSPEND
+ * stops it, and a restart through the control socket's ring control does
+ * not start it again while the device is suspended.
+ */
+TEST_F(vreq, suspend_stops_a_running_ring_and_keeps_it_stopped)
 {
+	struct vb_vq_addrs addrs = { .desc_uva = 0x10000, .avail_uva = 0x11000,
+				     .used_uva = 0x12000 };
+	struct vb_ring *r = &self->dev->rings[0];
+	int fd = memfd_create("vreq", MFD_CLOEXEC);
+	int kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_GE(kick, 0);
+	ASSERT_EQ(0, ftruncate(fd, 0x10000));
+	ASSERT_EQ(0, vb_mem_add_take_fd(&self->dev->mem, 0x10000, 0x10000, 0x10000, 0, fd));
+	ASSERT_EQ(0, vb_ring_set_num(r, 64));
+	ASSERT_EQ(0, vb_ring_set_addrs(r, &addrs));
+	ASSERT_EQ(0, vb_ring_set_fd_take(r, VB_RING_KICK, kick));
+	vb_ring_enable(r, true);
+	ASSERT_EQ(0, vb_ring_start(r));
+	ASSERT_TRUE(vb_ring_is_started(r));
+	ASSERT_FALSE(vb_dev_suspended(self->dev));
+
 	self->req.type = VB_VDUSE_SUSPEND;
 	handle(&self->v, &self->req, &self->resp);
 	EXPECT_EQ(VDUSE_REQ_RESULT_OK, self->resp.result);
 	EXPECT_TRUE(self->v.suspended);
-	EXPECT_TRUE(blk_dev_suspended(self->blk));
+	EXPECT_FALSE(vb_ring_is_started(r));
+	EXPECT_TRUE(vb_dev_suspended(self->dev));
+
+	/* The control socket stops and restarts it: a suspended device stays so. */
+	self->v.status = VIRTIO_CONFIG_S_DRIVER_OK;
+	EXPECT_EQ(0, vduse_dev_ring_stop(&self->v, 0, &(uint16_t){ 0 }));
+	EXPECT_NE(0, self->v.held & 1);
+	vduse_dev_ring_start(&self->v, 0);
+	EXPECT_EQ(0, self->v.held & 1);
+	EXPECT_FALSE(vb_ring_is_started(r));
+}
+
+/* GET_VQ_STATE reads a running ring's position without waiting for it. */
+TEST_F(vreq, vq_state_of_a_running_ring_answers)
+{
+	struct vb_vq_addrs addrs = { .desc_uva = 0x10000, .avail_uva = 0x11000,
+				     .used_uva = 0x12000 };
+	struct vb_ring *r = &self->dev->rings[0];
+	int fd = memfd_create("vreq", MFD_CLOEXEC);
+	int kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_GE(kick, 0);
+	ASSERT_EQ(0, ftruncate(fd, 0x10000));
+	ASSERT_EQ(0, vb_mem_add_take_fd(&self->dev->mem, 0x10000, 0x10000, 0x10000, 0, fd));
+	ASSERT_EQ(0, vb_ring_set_num(r, 64));
+	ASSERT_EQ(0, vb_ring_set_addrs(r, &addrs));
+	ASSERT_EQ(0, vb_ring_set_base(r, 5));
+	ASSERT_EQ(0, vb_ring_set_fd_take(r, VB_RING_KICK, kick));
+	ASSERT_EQ(0, vb_ring_start(r));
+	self->req.type = VDUSE_GET_VQ_STATE;
+	self->req.vq_state.index = 0;
+	handle(&self->v, &self->req, &self->resp);
+	EXPECT_EQ(VDUSE_REQ_RESULT_OK, self->resp.result);
+	EXPECT_EQ(5, self->resp.vq_state.split.avail_index);
+	EXPECT_EQ(5, vb_ring_stop(r));
 }
 
 TEST_HARNESS_MAIN

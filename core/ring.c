@@ -1,0 +1,646 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Ring lifecycle and worker: one thread and one io_uring per started ring.
+ * Kicks and wake-ups are reads on eventfds submitted through the same
+ * io_uring as the device's I/O, so a loop iteration costs one io_uring_enter
+ * for any number of requests.
+ */
+#include "core/ring.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <linux/virtio_ring.h>
+
+#include "core/device.h"
+#include "core/inflight.h"
+#include "core/log.h"
+
+#define UD_KICK 1ull
+#define UD_WAKE 2ull
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* A wake-up or a notification: the eventfd counter cannot overflow in practice. */
+static void signal_fd(int fd)
+{
+	if (eventfd_write(fd, 1))
+		vb_err_rl("eventfd %d: cannot signal: %s", fd, strerror(errno));
+}
+
+void vb_ring_init(struct vb_ring *r, struct vb_device *dev, unsigned int index)
+{
+	memset(r, 0, sizeof(*r));
+	r->dev = dev;
+	r->index = index;
+	r->kick_fd = r->call_fd = r->err_fd = r->wake_fd = -1;
+	pthread_mutex_init(&r->lock, NULL);
+}
+
+/* Stop with the lock held. */
+static uint16_t stop_locked(struct vb_ring *r);
+
+void vb_ring_reset(struct vb_ring *r, bool keep_position)
+{
+	struct vb_inflight_queue *region;
+	uint16_t capacity;
+
+	pthread_mutex_lock(&r->lock);
+	stop_locked(r);
+	close_fd(&r->kick_fd);
+	close_fd(&r->call_fd);
+	close_fd(&r->err_fd);
+	atomic_store(&r->enabled, false);
+	atomic_store(&r->broken, false);
+	r->addr_set = false;
+	if (!keep_position) {
+		region = r->inflight_region;
+		capacity = r->inflight_capacity;
+		r->num = 0;
+		memset(&r->addrs, 0, sizeof(r->addrs));
+		memset(&r->vq, 0, sizeof(r->vq));
+		r->ncarried = 0;
+		r->avail_from_used = false;
+		r->inflight_region = region;
+		r->inflight_capacity = capacity;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+void vb_ring_fini(struct vb_ring *r)
+{
+	vb_ring_reset(r, false);
+	pthread_mutex_destroy(&r->lock);
+}
+
+int vb_ring_set_num(struct vb_ring *r, uint32_t num)
+{
+	int ret = 0;
+
+	if (!num || num > r->dev->queue_size || (num & (num - 1))) {
+		vb_err("vring %u: size %u is not a power of two up to %u", r->index, num,
+		       r->dev->queue_size);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&r->lock);
+	if (atomic_load(&r->started))
+		ret = -EBUSY;
+	else
+		r->num = (uint16_t)num;
+	pthread_mutex_unlock(&r->lock);
+	if (ret)
+		vb_err("vring %u: size change while started", r->index);
+	return ret;
+}
+
+int vb_ring_set_addrs(struct vb_ring *r, const struct vb_vq_addrs *addrs)
+{
+	bool was = vb_ring_pause(r);
+
+	pthread_mutex_lock(&r->lock);
+	r->addrs = *addrs;
+	r->addr_set = true;
+	pthread_mutex_unlock(&r->lock);
+	return vb_ring_resume(r, was);
+}
+
+int vb_ring_set_base(struct vb_ring *r, uint16_t base)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&r->lock);
+	if (atomic_load(&r->started))
+		ret = -EBUSY;
+	else
+		__atomic_store_n(&r->vq.last_avail_idx, base, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&r->lock);
+	if (ret)
+		vb_err("vring %u: base change while started", r->index);
+	return ret;
+}
+
+int vb_ring_set_fd_take(struct vb_ring *r, enum vb_ring_fd which, int fd)
+{
+	int *slot = which == VB_RING_KICK ? &r->kick_fd :
+		    which == VB_RING_CALL ? &r->call_fd :
+					    &r->err_fd;
+	bool was = vb_ring_pause(r);
+
+	pthread_mutex_lock(&r->lock);
+	close_fd(slot);
+	*slot = fd;
+	pthread_mutex_unlock(&r->lock);
+	if (which == VB_RING_CALL && fd >= 0)
+		signal_fd(fd);
+	/* A new kick fd arms the ring anew: the caller starts it. */
+	return which == VB_RING_KICK ? 0 : vb_ring_resume(r, was);
+}
+
+void vb_ring_set_inflight(struct vb_ring *r, struct vb_inflight_queue *region, uint16_t capacity)
+{
+	pthread_mutex_lock(&r->lock);
+	r->inflight_region = region;
+	r->inflight_capacity = region ? capacity : 0;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void vb_ring_set_start_from_used(struct vb_ring *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->avail_from_used = true;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void vb_ring_enable(struct vb_ring *r, bool on)
+{
+	pthread_mutex_lock(&r->lock);
+	atomic_store(&r->enabled, on);
+	if (atomic_load(&r->started))
+		signal_fd(r->wake_fd);
+	pthread_mutex_unlock(&r->lock);
+}
+
+bool vb_ring_ready(const struct vb_ring *r)
+{
+	return r->num && r->addr_set && r->kick_fd >= 0;
+}
+
+bool vb_ring_is_started(const struct vb_ring *r)
+{
+	return atomic_load(&r->started);
+}
+
+uint16_t vb_ring_avail_idx(const struct vb_ring *r)
+{
+	return __atomic_load_n(&r->vq.last_avail_idx, __ATOMIC_RELAXED);
+}
+
+static void notify(struct vb_ring *r)
+{
+	struct vb_device *dev = r->dev;
+
+	if (r->call_fd < 0 && !dev->transport)
+		return;
+	if (!vb_vq_should_notify(&r->vq))
+		return;
+	if (r->call_fd >= 0)
+		signal_fd(r->call_fd);
+	else
+		dev->transport->notify(dev->transport_opaque, r->index);
+}
+
+void vb_ring_fail(struct vb_ring *r)
+{
+	if (atomic_exchange(&r->broken, true))
+		return;
+	vb_err("vq %u: malformed request from the driver; queue stopped, device needs reset",
+	       r->index);
+	vb_dev_needs_reset(r->dev);
+	if (r->err_fd >= 0)
+		signal_fd(r->err_fd);
+}
+
+void vb_ring_log_write(const struct vb_ring *r, uint64_t gpa, uint64_t len)
+{
+	if (r->vq.log)
+		vb_vq_log_write(&r->vq, gpa, len);
+}
+
+void vb_ring_complete(struct vb_ring *r, struct vb_req *req, uint32_t written)
+{
+	req->busy = false;
+	vb_vq_push(&r->vq, req->chain.head, written);
+}
+
+static struct vb_req *req_at(struct vb_ring *r, uint16_t head)
+{
+	return (struct vb_req *)(r->reqs + (size_t)head * r->dev->ops->req_size);
+}
+
+int vb_ring_get_sqes(struct vb_ring *r, struct io_uring_sqe **sqes, unsigned int n)
+{
+	if (io_uring_sq_space_left(&r->uring) < n) {
+		/* Hand the batch to the kernel and go on. */
+		int ret = io_uring_submit(&r->uring);
+
+		if (ret < 0)
+			vb_err_rl("vq %u: io_uring_submit: %s", r->index, strerror(-ret));
+	}
+	if (io_uring_sq_space_left(&r->uring) < n)
+		return -EBUSY;
+	for (unsigned int i = 0; i < n; i++)
+		sqes[i] = io_uring_get_sqe(&r->uring);
+	return 0;
+}
+
+void vb_ring_submitted(struct vb_ring *r, struct io_uring_sqe *sqe, struct vb_req *req)
+{
+	io_uring_sqe_set_data(sqe, req);
+	r->io_pending++;
+}
+
+static int arm_read(struct vb_ring *r, int fd, uint64_t *buf, uint64_t tag)
+{
+	struct io_uring_sqe *sqe;
+
+	if (vb_ring_get_sqes(r, &sqe, 1))
+		return -EBUSY;
+	io_uring_prep_read(sqe, fd, buf, sizeof(*buf), 0);
+	io_uring_sqe_set_data64(sqe, tag);
+	return 0;
+}
+
+/* Start the request at head, which the ring (or the in-flight region) handed us. */
+static void start_request(struct vb_ring *r, uint16_t head)
+{
+	struct vb_req *req = req_at(r, head);
+
+	if (req->busy) {
+		vb_err_rl("vq %u: head %u made available again while in flight", r->index, head);
+		vb_ring_fail(r);
+		return;
+	}
+	if (vb_vq_walk(&r->vq, head, &req->chain)) {
+		vb_ring_fail(r);
+		return;
+	}
+	req->busy = true;
+	r->dev->ops->handle(r, req);
+}
+
+static void process_avail(struct vb_ring *r)
+{
+	uint16_t head;
+	int ret = 0;
+
+	do {
+		while (!atomic_load(&r->broken) && (ret = vb_vq_pop(&r->vq, &head)) == 1)
+			start_request(r, head);
+		if (ret < 0) {
+			vb_ring_fail(r);
+			return;
+		}
+	} while (!atomic_load(&r->broken) && vb_vq_arm(&r->vq));
+}
+
+/* The worker cannot go on: the driver must reset the device to recover. */
+static void worker_ends(struct vb_ring *r, const char *why)
+{
+	vb_err("vq %u: %s; the ring stops and the device needs reset", r->index, why);
+	vb_dev_needs_reset(r->dev);
+	atomic_store(&r->started, false);
+}
+
+/* One completion of the kick or wake read. Return: false when the worker must end. */
+static bool rearm(struct vb_ring *r, uint64_t ud, int res)
+{
+	bool kick = ud == UD_KICK;
+
+	if (res < 0 && res != -EAGAIN && res != -EINTR) {
+		vb_err("vq %u: %s eventfd read failed: %s", r->index, kick ? "kick" : "wake",
+		       strerror(-res));
+		return false;
+	}
+	if (kick ? arm_read(r, r->kick_fd, &r->kick_buf, UD_KICK) :
+		   arm_read(r, r->wake_fd, &r->wake_buf, UD_WAKE)) {
+		vb_err("vq %u: cannot re-arm the %s read", r->index, kick ? "kick" : "wake");
+		return false;
+	}
+	return true;
+}
+
+static void *worker(void *arg)
+{
+	struct vb_ring *r = arg;
+	bool kicked = true; /* the driver may have kicked before we started */
+	bool failed = false;
+
+	if (arm_read(r, r->kick_fd, &r->kick_buf, UD_KICK) ||
+	    arm_read(r, r->wake_fd, &r->wake_buf, UD_WAKE)) {
+		worker_ends(r, "cannot arm the kick");
+		return NULL;
+	}
+	if (r->nresubmit)
+		vb_info("vq %u: resubmitting %d in-flight request(s)", r->index, r->nresubmit);
+	for (int i = 0; i < r->nresubmit; i++)
+		start_request(r, r->resubmit[i]);
+
+	for (;;) {
+		struct io_uring_cqe *cqe;
+		unsigned int head_idx, seen = 0;
+		bool stopping = failed || atomic_load(&r->stopping);
+		int ret;
+
+		if (kicked && !stopping && atomic_load(&r->enabled))
+			process_avail(r);
+		kicked = false;
+		/* One notification for everything completed in this round. */
+		if (r->vq.used_idx != r->notified_used) {
+			r->notified_used = r->vq.used_idx;
+			notify(r);
+		}
+		if (stopping && !r->io_pending)
+			break;
+
+		ret = io_uring_submit_and_wait(&r->uring, 1);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+			/* Nothing more can complete: what is in flight is lost to us. */
+			vb_err("vq %u: io_uring_submit_and_wait: %s", r->index, strerror(-ret));
+			r->io_pending = 0;
+			failed = true;
+			continue;
+		}
+		io_uring_for_each_cqe(&r->uring, head_idx, cqe) {
+			uint64_t ud = cqe->user_data;
+
+			seen++;
+			if (ud == VB_RING_UD_IGNORE)
+				continue;
+			if (ud == UD_KICK || ud == UD_WAKE) {
+				if (!rearm(r, ud, cqe->res))
+					failed = true;
+				kicked = true;
+				continue;
+			}
+			r->io_pending--;
+			r->dev->ops->io_done(r, io_uring_cqe_get_data(cqe), cqe->res);
+		}
+		io_uring_cq_advance(&r->uring, seen);
+	}
+	if (failed)
+		worker_ends(r, "its event loop failed");
+	return NULL;
+}
+
+/*
+ * Requests to submit before anything new from the ring: heads the in-flight
+ * region says a dead back-end had taken but not completed, then heads a
+ * loaded state carried over from another back-end.
+ */
+static int collect_resubmits(struct vb_ring *r)
+{
+	struct vb_inflight_queue *inf = r->vq.inflight;
+	bool recorded;
+	int ret;
+
+	r->nresubmit = 0;
+	if (inf && r->num > r->inflight_capacity) {
+		vb_err("vq %u: ring of %u does not fit its in-flight region (made for %u)",
+		       r->index, r->num, r->inflight_capacity);
+		return -EINVAL;
+	}
+	if (inf) {
+		/* A fresh region knows nothing: the ring position is SET_VRING_BASE's. */
+		recorded = inf->version;
+		ret = vb_inflight_recover(inf, r->num, r->vq.used_idx, r->resubmit,
+					  &r->vq.inflight_counter);
+		if (ret < 0) {
+			vb_err("vq %u: in-flight region does not match a ring of %u", r->index,
+			       r->num);
+			return ret;
+		}
+		r->nresubmit = ret;
+		/* Every head taken from the ring is either used or still in flight. */
+		if (recorded)
+			__atomic_store_n(&r->vq.last_avail_idx, (uint16_t)(r->vq.used_idx + ret),
+					 __ATOMIC_RELAXED);
+	}
+	for (unsigned int i = 0; i < r->ncarried; i++) {
+		uint16_t head = r->carried[i];
+
+		if (head >= r->num) {
+			vb_err("vq %u: carried head %u does not fit a ring of %u", r->index, head,
+			       r->num);
+			return -EINVAL;
+		}
+		/* Already recovered from the region: one submission only. */
+		if (inf && inf->desc[head].inflight)
+			continue;
+		if (r->nresubmit == r->num)
+			return -EINVAL;
+		r->resubmit[r->nresubmit++] = head;
+		vb_vq_track(&r->vq, head);
+	}
+	return 0;
+}
+
+/* Resolve the ring through guest memory and read where the driver stands. */
+static int map_ring(struct vb_ring *r)
+{
+	struct vb_device *dev = r->dev;
+	int ret;
+
+	r->vq.max_chain = (uint16_t)dev->queue_size;
+	ret = vb_vq_map(&r->vq, &dev->mem, r->num, &r->addrs);
+	if (ret)
+		return ret;
+	r->vq.used_idx = __atomic_load_n(&r->vq.used->idx, __ATOMIC_ACQUIRE);
+	if (r->avail_from_used) {
+		__atomic_store_n(&r->vq.last_avail_idx, r->vq.used_idx, __ATOMIC_RELAXED);
+		r->avail_from_used = false;
+	}
+	return 0;
+}
+
+static void free_worker_state(struct vb_ring *r)
+{
+	free(r->reqs);
+	free(r->resubmit);
+	r->reqs = NULL;
+	r->resubmit = NULL;
+}
+
+static int start_locked(struct vb_ring *r)
+{
+	struct vb_device *dev = r->dev;
+	unsigned int entries = 4;
+	int ret;
+
+	if (atomic_load(&r->started))
+		return 0;
+	/* A worker that ended by itself is joined before a new one starts. */
+	stop_locked(r);
+	if (!vb_ring_ready(r))
+		return -EINVAL;
+	ret = map_ring(r);
+	if (ret) {
+		vb_err("vq %u: ring addresses are outside guest memory or size %u is invalid",
+		       r->index, r->num);
+		return ret;
+	}
+	r->vq.event_idx = dev->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
+	r->vq.indirect = dev->features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
+	r->vq.log = dev->dirty.bitmap && dev->log_all ? &dev->dirty : NULL;
+	r->vq.signalled_used_valid = false;
+	r->notified_used = r->vq.used_idx;
+	r->vq.inflight = r->inflight_region;
+
+	r->reqs = calloc(r->num, dev->ops->req_size);
+	r->resubmit = calloc(r->num, sizeof(*r->resubmit));
+	if (!r->reqs || !r->resubmit) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = collect_resubmits(r);
+	if (ret)
+		goto err_free;
+
+	while (entries < 2u * r->num + 2)
+		entries <<= 1;
+	ret = io_uring_queue_init(entries, &r->uring, 0);
+	if (ret) {
+		vb_err("vq %u: io_uring unavailable: %s", r->index, strerror(-ret));
+		goto err_free;
+	}
+	r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->wake_fd < 0) {
+		ret = -errno;
+		goto err_ring;
+	}
+	atomic_store(&r->stopping, false);
+	atomic_store(&r->broken, false);
+	r->io_pending = 0;
+	/* Before the thread exists: a worker that fails at once clears it. */
+	atomic_store(&r->started, true);
+	ret = -pthread_create(&r->thread, NULL, worker, r);
+	if (ret) {
+		atomic_store(&r->started, false);
+		goto err_wake;
+	}
+	r->has_thread = true;
+	r->ncarried = 0; /* handed to the worker */
+	vb_dbg("vq %u: started at avail %u used %u", r->index, r->vq.last_avail_idx,
+	       r->vq.used_idx);
+	return 0;
+
+err_wake:
+	close_fd(&r->wake_fd);
+err_ring:
+	io_uring_queue_exit(&r->uring);
+err_free:
+	free_worker_state(r);
+	return ret;
+}
+
+int vb_ring_start(struct vb_ring *r)
+{
+	int ret;
+
+	pthread_mutex_lock(&r->lock);
+	ret = start_locked(r);
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
+static uint16_t stop_locked(struct vb_ring *r)
+{
+	if (!r->has_thread)
+		return r->vq.last_avail_idx;
+	atomic_store(&r->stopping, true);
+	signal_fd(r->wake_fd);
+	pthread_join(r->thread, NULL);
+	r->has_thread = false;
+	atomic_store(&r->started, false);
+	io_uring_queue_exit(&r->uring);
+	close_fd(&r->wake_fd);
+	free_worker_state(r);
+	vb_dbg("vq %u: stopped at avail %u", r->index, r->vq.last_avail_idx);
+	return r->vq.last_avail_idx;
+}
+
+uint16_t vb_ring_stop(struct vb_ring *r)
+{
+	uint16_t base;
+
+	pthread_mutex_lock(&r->lock);
+	base = stop_locked(r);
+	pthread_mutex_unlock(&r->lock);
+	return base;
+}
+
+bool vb_ring_pause(struct vb_ring *r)
+{
+	bool was;
+
+	pthread_mutex_lock(&r->lock);
+	was = atomic_load(&r->started);
+	stop_locked(r);
+	pthread_mutex_unlock(&r->lock);
+	return was;
+}
+
+int vb_ring_resume(struct vb_ring *r, bool was_started)
+{
+	int ret;
+
+	if (!was_started)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	ret = vb_ring_ready(r) ? start_locked(r) : 0;
+	pthread_mutex_unlock(&r->lock);
+	if (ret)
+		vb_err("vring %u: cannot restart: %s", r->index, strerror(-ret));
+	return ret;
+}
+
+int vb_ring_recover(struct vb_ring *r)
+{
+	struct vb_inflight_queue *inf;
+	uint16_t heads[VB_VQ_MAX_SIZE];
+	int ret = 0;
+
+	pthread_mutex_lock(&r->lock);
+	inf = r->inflight_region;
+	if (r->has_thread)
+		goto out;
+	ret = map_ring(r);
+	if (ret || !inf || !inf->version)
+		goto out;
+	ret = -EINVAL;
+	if (r->num > r->inflight_capacity)
+		goto out;
+	ret = vb_inflight_recover(inf, r->num, r->vq.used_idx, heads, &r->vq.inflight_counter);
+	if (ret < 0)
+		goto out;
+	/* A start recovers the same heads from the region and submits each once. */
+	memcpy(r->carried, heads, (size_t)ret * sizeof(heads[0]));
+	r->ncarried = (uint16_t)ret;
+	__atomic_store_n(&r->vq.last_avail_idx, (uint16_t)(r->vq.used_idx + ret),
+			 __ATOMIC_RELAXED);
+	vb_info("vq %u: stopped at avail %u with %d in flight (recovered)", r->index,
+		r->vq.last_avail_idx, ret);
+	ret = 0;
+out:
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
+void vb_ring_get_position(const struct vb_ring *r, struct vb_ring_position *pos)
+{
+	pos->num = r->num;
+	pos->enabled = atomic_load(&r->enabled);
+	pos->last_avail = r->vq.last_avail_idx;
+	pos->used = r->vq.used_idx;
+	/* Heads still owed by this back-end: none once the rings drained. */
+	pos->ncarried = r->ncarried;
+	memcpy(pos->carried, r->carried, r->ncarried * sizeof(r->carried[0]));
+}
+
+void vb_ring_set_position(struct vb_ring *r, const struct vb_ring_position *pos)
+{
+	pthread_mutex_lock(&r->lock);
+	r->num = pos->num;
+	atomic_store(&r->enabled, pos->enabled);
+	__atomic_store_n(&r->vq.last_avail_idx, pos->last_avail, __ATOMIC_RELAXED);
+	r->vq.used_idx = pos->used;
+	memcpy(r->carried, pos->carried, pos->ncarried * sizeof(pos->carried[0]));
+	r->ncarried = pos->ncarried;
+	pthread_mutex_unlock(&r->lock);
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Inside the vhost-user server: the connections, the two handler tables
+ * (front-end socket and control socket) and what their handlers share.
+ * Not for users of vu_server.h.
+ */
+#ifndef VB_VU_INT_H
+#define VB_VU_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/vu_msg.h"
+#include "state/session.h"
+#include "vhost-user-compat/vu_server.h"
+
+struct vu_inflight_shm {
+	void *base;
+	size_t len;
+	uint16_t num_queues;
+	uint16_t queue_size;
+};
+
+struct vu_conn {
+	const char *path;
+	const char *what; /* "front-end" or "control client", for logs */
+	int listen_fd;
+	int fd;
+	uint64_t id; /* this connection, for the state session: never 0, never reused */
+	uint64_t protocol_features;
+	int reply_fd; /* an fd a handler sends with its reply; the dispatcher closes it */
+};
+
+struct vu_server {
+	struct vb_device *dev;
+	struct vu_conn fe;
+	struct vu_conn ctl;
+	uint64_t features; /* acked by the front-end, transport bits included */
+	struct vu_inflight_shm inflight;
+	struct state_session xfer;
+	/* Another transport drives the device (VDUSE): its ring control. */
+	const struct vu_ctl_ops *ctl_ops;
+	void *ctl_opaque;
+	uint64_t next_conn_id;
+};
+
+/* Handlers return this when they filled msg as the reply to send. */
+#define VU_REPLY 1
+
+typedef int (*vu_handler_fn)(struct vu_server *s, struct vu_conn *c, struct vu_msg *m);
+
+/* X(message, handler, most fds it may carry): the front-end socket (vu_handlers.c). */
+#define VU_HANDLER_LIST(X)                                        \
+	X(GET_FEATURES, vu_get_features, 0)                       \
+	X(SET_FEATURES, vu_set_features, 0)                       \
+	X(SET_OWNER, vu_set_owner, 0)                             \
+	X(RESET_OWNER, vu_reset_owner, 0)                         \
+	X(SET_MEM_TABLE, vu_set_mem_table, VU_MAX_MEM_REGIONS)    \
+	X(SET_LOG_BASE, vu_set_log_base, 1)                       \
+	X(SET_LOG_FD, vu_set_log_fd, 1)                           \
+	X(SET_VRING_NUM, vu_set_vring_num, 0)                     \
+	X(SET_VRING_ADDR, vu_set_vring_addr, 0)                   \
+	X(SET_VRING_BASE, vu_set_vring_base, 0)                   \
+	X(GET_VRING_BASE, vu_get_vring_base, 0)                   \
+	X(SET_VRING_KICK, vu_set_vring_kick, 1)                   \
+	X(SET_VRING_CALL, vu_set_vring_call, 1)                   \
+	X(SET_VRING_ERR, vu_set_vring_err, 1)                     \
+	X(GET_PROTOCOL_FEATURES, vu_get_protocol_features, 0)     \
+	X(SET_PROTOCOL_FEATURES, vu_set_protocol_features, 0)     \
+	X(GET_QUEUE_NUM, vu_get_queue_num, 0)                     \
+	X(SET_VRING_ENABLE, vu_set_vring_enable, 0)               \
+	X(GET_CONFIG, vu_get_config, 0)                           \
+	X(SET_CONFIG, vu_set_config, 0)                           \
+	X(GET_INFLIGHT_FD, vu_get_inflight_fd, 0)                 \
+	X(SET_INFLIGHT_FD, vu_set_inflight_fd, 1)                 \
+	X(RESET_DEVICE, vu_reset_device, 0)                       \
+	X(GET_MAX_MEM_SLOTS, vu_get_max_mem_slots, 0)             \
+	X(ADD_MEM_REG, vu_add_mem_reg, 1)                         \
+	X(REM_MEM_REG, vu_rem_mem_reg, 1)                         \
+	X(SET_STATUS, vu_set_status, 0)                           \
+	X(GET_STATUS, vu_get_status, 0)                           \
+	X(SET_DEVICE_STATE_FD, vu_set_device_state_fd, 1)         \
+	X(CHECK_DEVICE_STATE, vu_check_device_state, 0)
+
+/*
+ * The control socket (vu_control.c): the device-state subset, and for a
+ * device another transport drives, GET_VRING_BASE (stop a ring, reply with
+ * its index) and SET_VRING_ENABLE (1 restarts a ring stopped that way).
+ */
+#define VU_CONTROL_LIST(X)                                        \
+	X(GET_FEATURES, vu_ctl_get_features, 0)                   \
+	X(GET_PROTOCOL_FEATURES, vu_get_protocol_features, 0)     \
+	X(SET_PROTOCOL_FEATURES, vu_set_protocol_features, 0)     \
+	X(SET_DEVICE_STATE_FD, vu_set_device_state_fd, 1)         \
+	X(CHECK_DEVICE_STATE, vu_check_device_state, 0)           \
+	X(GET_VRING_BASE, vu_ctl_get_vring_base, 0)               \
+	X(SET_VRING_ENABLE, vu_ctl_set_vring_enable, 0)
+
+#define VU_DECLARE(name, fn, nfds) int fn(struct vu_server *s, struct vu_conn *c, struct vu_msg *m);
+VU_HANDLER_LIST(VU_DECLARE)
+VU_DECLARE(, vu_ctl_get_features, )
+VU_DECLARE(, vu_ctl_get_vring_base, )
+VU_DECLARE(, vu_ctl_set_vring_enable, )
+#undef VU_DECLARE
+
+/**
+ * vu_offered_features() - feature bits offered to a front-end
+ * @s:		the server
+ *
+ * Return: the device's bits, the transport's, and for a device another
+ * transport drives, that transport's extra bits.
+ */
+uint64_t vu_offered_features(const struct vu_server *s);
+
+/**
+ * vu_reply_u64() - fill @m as a reply carrying one u64
+ * @m:		the message
+ * @v:		the value
+ *
+ * Return: VU_REPLY.
+ */
+int vu_reply_u64(struct vu_msg *m, uint64_t v);
+
+/* The in-flight region (vu_inflight_shm.c); each returns 0 or -errno. */
+int vu_inflight_create(struct vu_server *s, struct vu_inflight *req, int *fd_out);
+int vu_inflight_attach_take_fd(struct vu_server *s, const struct vu_inflight *req, int fd);
+void vu_inflight_release(struct vu_server *s);
+
+/**
+ * vu_state_start_take_fd() - SET_DEVICE_STATE_FD: start a transfer
+ * @s:		the server
+ * @c:		the connection that asked, which alone may CHECK it
+ * @direction:	0 save, 1 load
+ * @phase:	0 (stopped), the only phase defined
+ * @fd:		the pipe end; always consumed
+ *
+ * Return: STATE_OK or the enum state_err that refused it.
+ */
+int vu_state_start_take_fd(struct vu_server *s, const struct vu_conn *c, uint32_t direction,
+			   uint32_t phase, int fd);
+
+/**
+ * vu_state_check() - CHECK_DEVICE_STATE: the result of @c's transfer
+ * @s:		the server
+ * @c:		the connection that asks
+ *
+ * Waits a bounded time for the bytes to finish moving, with no lock held,
+ * then applies a load to the suspended device. Return: an enum state_err.
+ */
+int vu_state_check(struct vu_server *s, const struct vu_conn *c);
+
+#endif
