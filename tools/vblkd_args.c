@@ -28,7 +28,7 @@ static const char usage[] =
 	"                             vdpa bus; SIGTERM removes it\n"
 	"  --no-vdpa-add              with --vduse: leave adding the device to the\n"
 	"                             operator (vdpa dev add mgmtdev vduse name NAME)\n"
-	"  --state-dir DIR            with --vduse: keep the in-flight log in\n"
+	"  --state-dir DIR            with --vduse: keep the in-flight file in\n"
 	"                             DIR/NAME.inflight, so a vblkd restarted after a\n"
 	"                             crash resubmits the requests in flight\n"
 	"  --image FILE               disk image (required); not locked, so a\n"

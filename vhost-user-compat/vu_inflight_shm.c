@@ -29,7 +29,18 @@ static int attach(struct vu_server *s, void *base, size_t len, uint8_t *first, u
 		  uint16_t qs)
 {
 	uint64_t per_queue = vb_inflight_queue_size(qs);
-	uint32_t mask = vb_dev_pause(s->dev);
+	uint32_t mask;
+
+	/* A ring the region cannot track is refused here, leaving everything as it was. */
+	for (uint16_t i = 0; i < nq; i++) {
+		if (s->dev->rings[i].num > qs) {
+			vb_err("in-flight region for rings of %u, but vring %u holds %u", qs, i,
+			       s->dev->rings[i].num);
+			munmap(base, len);
+			return -EINVAL;
+		}
+	}
+	mask = vb_dev_pause(s->dev);
 
 	vu_inflight_release(s);
 	s->inflight = (struct vu_inflight_shm){ base, len, nq, qs };

@@ -221,8 +221,9 @@ TEST_F(inflight, an_inflight_region_of_the_wrong_geometry_is_refused)
 }
 
 /*
- * A region sized for rings of 4 while the ring holds 1024: the daemon must
- * refuse the region or the ring, never track head 300 past the region's end.
+ * A region sized for rings of 4 while the ring holds 1024: the daemon
+ * refuses the region (it could not track head 300) and the ring goes on
+ * untracked, as before the request.
  */
 TEST(a_ring_larger_than_its_inflight_region_is_refused)
 {
@@ -233,28 +234,17 @@ TEST(a_ring_larger_than_its_inflight_region_is_refused)
 	uint16_t taken[300];
 	struct vd_proc vd;
 	struct fe_blk blk;
-	int fd = -1, ret;
+	int fd = -1;
 
 	HOST_UP(&vd, &blk, extra, &opts);
-	ret = fe_vu_get_inflight_fd(&blk.vu, &small, &fd);
-	if (!ret)
-		ret = fe_vu_set_inflight_fd(&blk.vu, &small, fd);
-	TH_LOG("region of %llu bytes for rings of 4: %s", (unsigned long long)small.mmap_size,
-	       ret ? strerror(-ret) : "accepted");
-	if (!ret) {
-		/* Heads come off the free list in order: skip to head 300. */
-		ASSERT_EQ(0, fe_vq_take(fe_blk_vq(&blk, 0), 300, taken));
-		ASSERT_EQ(0, fe_blk_submit_flush(&blk, 0, &req));
-		ASSERT_EQ(300, req->head);
-		ret = fe_blk_wait(&blk, req, HOST_IO_TIMEOUT_MS);
-		TH_LOG("flush at head 300: %s", ret ? strerror(-ret) : "completed");
-		if (!ret) {
-			EXPECT_EQ(VIRTIO_BLK_S_OK, req->status);
-		} else {
-			EXPECT_NE(0, host_wait_broken(&blk, 0, HOST_IO_TIMEOUT_MS));
-		}
-	}
-	usleep(HOST_QUIET_MS * 1000);	/* a crash resets the connection first */
+	EXPECT_NE(0, fe_vu_get_inflight_fd(&blk.vu, &small, &fd));
+	EXPECT_TRUE(vd_log_contains(&vd, "in-flight region for rings of 4, but vring 0 holds 1024"));
+	/* Heads come off the free list in order: skip to head 300. */
+	ASSERT_EQ(0, fe_vq_take(fe_blk_vq(&blk, 0), 300, taken));
+	ASSERT_EQ(0, fe_blk_submit_flush(&blk, 0, &req));
+	ASSERT_EQ(300, req->head);
+	ASSERT_EQ(0, fe_blk_wait(&blk, req, HOST_IO_TIMEOUT_MS));
+	EXPECT_EQ(VIRTIO_BLK_S_OK, req->status);
 	EXPECT_TRUE(vd_alive(&vd)) TH_LOG("vblkd died");
 	if (fd >= 0)
 		close(fd);

@@ -7,7 +7,7 @@
 # suspend reports the same indices (they are stable); `vblkctl resume`
 # restarts the rings, the waiting write completes and the data verifies.
 # Between the two suspends vblkd is killed with SIGKILL and restarted: the
-# restarted one re-attaches still suspended (the in-flight log under
+# restarted one re-attaches still suspended (the in-flight file under
 # --state-dir keeps that), so the write keeps waiting and the indices hold.
 # vdtest-timeout: 180
 

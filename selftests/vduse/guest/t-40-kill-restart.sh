@@ -3,7 +3,7 @@
 # have requests in flight on /dev/vdX, and started again with the same
 # arguments. It re-attaches to the existing VDUSE device (CREATE_DEV answers
 # EEXIST, it opens /dev/vduse/NAME), rebuilds the rings from VQ_GET_INFO and
-# its in-flight log under --state-dir, and resubmits; the writers finish
+# its in-flight file under --state-dir, and resubmits; the writers finish
 # without an error, the data verifies on the disk and in the image, and the
 # kernel logs no I/O error. ROUNDS kills, each on fresh regions.
 # vdtest-timeout: 420
