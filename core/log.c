@@ -7,6 +7,8 @@
 #include <strings.h>
 
 int vb_log_level = VB_LOG_INFO;
+/* vblkd serves one device: every line names it. Set once, before any thread. */
+static char device_name[64];
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -16,6 +18,11 @@ int vb_log_level_parse(const char *name)
 		if (!strcasecmp(name, level_names[i]))
 			return i;
 	return -1;
+}
+
+void vb_log_set_device(const char *name)
+{
+	snprintf(device_name, sizeof(device_name), "%s", name ? name : "");
 }
 
 void vb_log(enum vb_log_level level, const char *fmt, ...)
@@ -28,8 +35,9 @@ void vb_log(enum vb_log_level level, const char *fmt, ...)
 	if ((int)level > vb_log_level)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	n = snprintf(line, sizeof(line), "%ld.%03ld vblkd %s: ", (long)ts.tv_sec,
-		     ts.tv_nsec / 1000000, level_names[level]);
+	n = snprintf(line, sizeof(line), "%ld.%03ld vblkd%s%s%s %s: ", (long)ts.tv_sec,
+		     ts.tv_nsec / 1000000, device_name[0] ? "[" : "", device_name,
+		     device_name[0] ? "]" : "", level_names[level]);
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);

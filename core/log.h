@@ -10,8 +10,28 @@ enum vb_log_level { VB_LOG_ERR, VB_LOG_WARN, VB_LOG_INFO, VB_LOG_DEBUG };
 
 extern int vb_log_level;
 
+/**
+ * vb_log() - one line to stderr, prefixed with time, device and level
+ * @level:	dropped when above vb_log_level
+ * @fmt:	printf format
+ */
 void vb_log(enum vb_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/**
+ * vb_log_level_parse() - a level by name (error, warn, info, debug)
+ * @name:	the name, any case
+ *
+ * Return: the level, or -1 for an unknown name.
+ */
 int vb_log_level_parse(const char *name);
+
+/**
+ * vb_log_set_device() - name the device every later line is about
+ * @name:	the device's name (truncated to 63 bytes), or NULL for none
+ *
+ * Call before any thread starts.
+ */
+void vb_log_set_device(const char *name);
 
 #define vb_err(...) vb_log(VB_LOG_ERR, __VA_ARGS__)
 #define vb_warn(...) vb_log(VB_LOG_WARN, __VA_ARGS__)

@@ -107,6 +107,7 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? EXIT_SUCCESS : 2;
 	vb_log_level = args.log_level;
+	vb_log_set_device(args.vduse ? args.vduse : args.blk.image);
 
 	stop_fd = stop_signals_fd();
 	if (stop_fd < 0) {
