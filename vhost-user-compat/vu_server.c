@@ -310,10 +310,12 @@ int vu_server_run(struct vu_server *s, int stop_fd)
 		};
 
 		if (poll(pfd, 3, -1) < 0) {
-			if (errno == EINTR)
+			int ret = -errno;
+
+			if (ret == -EINTR)
 				continue;
-			vb_err("poll: %s", strerror(errno));
-			return -errno;
+			vb_err("poll: %s", strerror(-ret));
+			return ret;
 		}
 		if (pfd[0].revents)
 			return 0;
