@@ -345,6 +345,35 @@ TEST_F(bad, a_second_transfer_aborts_the_first_and_completes_on_its_own)
 	expect_all_fine(_metadata, self);
 }
 
+/*
+ * A transfer belongs to the connection that started it: the front-end's
+ * CHECK neither sees nor ends a save the control client runs, and the
+ * control client's CHECK still reports its own result.
+ */
+TEST_F(bad, check_reports_only_to_the_connection_that_started_the_transfer)
+{
+	uint8_t buf[65536];
+	uint64_t check = 0;
+	uint32_t err = 1;
+	size_t got = 0;
+	struct fe_vu vu;
+	ssize_t n;
+	int fd;
+
+	ASSERT_EQ(0, raw_set(&vu, self->pair.src.ctl, FE_STATE_SAVE, 0, false, &fd, &err));
+	ASSERT_EQ(0, err);
+	ASSERT_EQ(0, fe_state_check(&self->pair.sblk.vu, &check));
+	EXPECT_EQ(STATE_E_INCOMPLETE, check) TH_LOG("front-end CHECK: %llu",
+						    (unsigned long long)check);
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		got += n > 0 ? (size_t)n : 0;
+	EXPECT_EQ(self->len, got);
+	close_fd(&fd);
+	ASSERT_EQ(0, fe_state_check(&vu, &check));
+	EXPECT_EQ(0, check) TH_LOG("control client CHECK: %llu", (unsigned long long)check);
+	fe_vu_disconnect(&vu);
+}
+
 TEST_F(bad, save_whose_reader_goes_away_fails_and_the_daemon_carries_on)
 {
 	uint8_t *again = NULL;
