@@ -128,25 +128,41 @@ TEST_F(bad_msg, is_refused_and_the_daemon_keeps_accepting_front_ends)
 
 
 
+/* One daemon a test starts with its own arguments; the teardown stops it whatever happened. */
+FIXTURE(solo) {
+	struct vd_proc vd;
+	struct fe_blk blk;
+	bool blk_open;
+};
+
+FIXTURE_SETUP(solo)
+{
+	self->vd.pid = -1;
+	self->blk_open = false;
+}
+
+FIXTURE_TEARDOWN(solo)
+{
+	host_down(_metadata, &self->vd, self->blk_open ? &self->blk : NULL);
+}
+
 /*
  * Regions, logs and in-flight areas are mapped from front-end fds: one that
  * claims more bytes than its file holds would fault on first touch. It is
  * refused instead, and the daemon keeps serving.
  */
-TEST(a_memory_region_larger_than_its_fd_is_refused)
+TEST_F(solo, a_memory_region_larger_than_its_fd_is_refused)
 {
 	const uint64_t proto = 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK;
 	struct vu_mem_table table = { .nregions = 1 };
-	struct vd_proc vd;
 	struct fe_vu vu = { .sock = -1 };
 	struct fe_mem mem;
-	struct fe_blk blk;
 	int ret;
 
 	if (!vd_binary())
 		SKIP(return, "VBLKD is not set: no daemon to test");
-	ASSERT_EQ(0, vd_start(&vd, HOST_IMAGE_SIZE, NULL));
-	ASSERT_EQ(0, fe_vu_connect(&vu, vd.sock, 5000));
+	ASSERT_EQ(0, vd_start(&self->vd, HOST_IMAGE_SIZE, NULL));
+	ASSERT_EQ(0, fe_vu_connect(&vu, self->vd.sock, 5000));
 	ASSERT_EQ(0, fe_mem_init(&mem, 1 << 20, FE_MEM_GPA_BASE));
 	ASSERT_EQ(0, fe_vu_negotiate(&vu, 0, proto, NULL));
 	table.regions[0] = (struct vu_mem_region){
@@ -160,9 +176,9 @@ TEST(a_memory_region_larger_than_its_fd_is_refused)
 	fe_vu_disconnect(&vu);
 	fe_mem_fini(&mem);
 
-	EXPECT_TRUE(vd_alive(&vd));
-	ret = fe_blk_open(&blk, vd.sock, &(struct fe_blk_opts){ 0 });
+	EXPECT_TRUE(vd_alive(&self->vd));
+	ret = fe_blk_open(&self->blk, self->vd.sock, &(struct fe_blk_opts){ 0 });
 	EXPECT_EQ(0, ret) TH_LOG("next front-end: %s", strerror(-ret));
-	host_down(_metadata, &vd, ret ? NULL : &blk);
+	self->blk_open = !ret;
 }
 TEST_HARNESS_MAIN

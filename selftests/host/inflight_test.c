@@ -220,36 +220,57 @@ TEST_F(inflight, an_inflight_region_of_the_wrong_geometry_is_refused)
 	EXPECT_EQ(0, memcmp(want, got, sizeof(got)));
 }
 
+/* One daemon a test starts with its own arguments; the teardown stops it whatever happened. */
+FIXTURE(solo) {
+	struct vd_proc vd;
+	struct fe_blk blk;
+	bool blk_open;
+};
+
+FIXTURE_SETUP(solo)
+{
+	self->vd.pid = -1;
+	self->blk_open = false;
+}
+
+FIXTURE_TEARDOWN(solo)
+{
+	host_down(_metadata, &self->vd, self->blk_open ? &self->blk : NULL);
+}
+
 /*
  * A region sized for rings of 4 while the ring holds 1024: the daemon
  * refuses the region (it could not track head 300) and the ring goes on
  * untracked, as before the request.
  */
-TEST(a_ring_larger_than_its_inflight_region_is_refused)
+TEST_F(solo, a_ring_larger_than_its_inflight_region_is_refused)
 {
 	static const char *const extra[] = { "--queue-size", "1024", NULL };
 	struct fe_blk_opts opts = { .queue_size = 1024 };
 	struct vu_inflight small = { .num_queues = 1, .queue_size = 4 };
 	struct fe_blk_req *req = NULL;
 	uint16_t taken[300];
-	struct vd_proc vd;
-	struct fe_blk blk;
-	int fd = -1;
+	int fd;
 
-	HOST_UP(&vd, &blk, extra, &opts);
-	EXPECT_NE(0, fe_vu_get_inflight_fd(&blk.vu, &small, &fd));
-	EXPECT_TRUE(vd_log_contains(&vd, "in-flight region for rings of 4, but vring 0 holds 1024"));
+	HOST_UP(&self->vd, &self->blk, extra, &opts);
+	self->blk_open = true;
+	ASSERT_TRUE(self->blk.vu.reply_ack);
+	small.mmap_size = vb_inflight_queue_size(small.queue_size);
+	fd = memfd_create("small-inflight", MFD_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, (off_t)small.mmap_size));
+	EXPECT_NE(0, fe_vu_set_inflight_fd(&self->blk.vu, &small, fd));
+	close(fd);
+	EXPECT_TRUE(vd_log_contains(&self->vd,
+				    "in-flight region for rings of 4, but vring 0 holds 1024"));
 	/* Heads come off the free list in order: skip to head 300. */
-	ASSERT_EQ(0, fe_vq_take(fe_blk_vq(&blk, 0), 300, taken));
-	ASSERT_EQ(0, fe_blk_submit_flush(&blk, 0, &req));
+	ASSERT_EQ(0, fe_vq_take(fe_blk_vq(&self->blk, 0), 300, taken));
+	ASSERT_EQ(0, fe_blk_submit_flush(&self->blk, 0, &req));
 	ASSERT_EQ(300, req->head);
-	ASSERT_EQ(0, fe_blk_wait(&blk, req, HOST_IO_TIMEOUT_MS));
+	ASSERT_EQ(0, fe_blk_wait(&self->blk, req, HOST_IO_TIMEOUT_MS));
 	EXPECT_EQ(VIRTIO_BLK_S_OK, req->status);
-	EXPECT_TRUE(vd_alive(&vd)) TH_LOG("vblkd died");
-	if (fd >= 0)
-		close(fd);
-	fe_blk_req_free(&blk, req);
-	host_down(_metadata, &vd, &blk);
+	EXPECT_TRUE(vd_alive(&self->vd)) TH_LOG("vblkd died");
+	fe_blk_req_free(&self->blk, req);
 }
 
 /*
@@ -257,49 +278,47 @@ TEST(a_ring_larger_than_its_inflight_region_is_refused)
  * enable: requests resubmitted at the kick complete before there is a call
  * fd. Their interrupt must still reach the guest.
  */
-TEST(a_completion_before_the_call_fd_is_installed_is_still_signalled)
+TEST_F(solo, a_completion_before_the_call_fd_is_installed_is_still_signalled)
 {
 	static const char *const slow[] = { "--io-delay-ms", "300", NULL };
 	struct fe_blk_opts opts = { .inflight = true };
 	struct fe_blk_req *req = NULL;
 	uint8_t buf[4096] = { 1 };
-	struct vd_proc vd;
-	struct fe_blk blk;
 	struct fe_vq *vq;
 	uint16_t base;
 	uint64_t acked, stale;
 	int status;
 
-	HOST_UP(&vd, &blk, slow, &opts);
-	vq = fe_blk_vq(&blk, 0);
+	HOST_UP(&self->vd, &self->blk, slow, &opts);
+	self->blk_open = true;
+	vq = fe_blk_vq(&self->blk, 0);
 	base = le16toh(vq->used->idx);
-	ASSERT_EQ(0, fe_blk_submit_write(&blk, 0, 0, buf, sizeof(buf), &req));
+	ASSERT_EQ(0, fe_blk_submit_write(&self->blk, 0, 0, buf, sizeof(buf), &req));
 	usleep(100 * 1000); /* taken from the ring, held by the delay */
-	ASSERT_EQ(0, vd_kill(&vd, &status));
-	ASSERT_EQ(0, vd_restart(&vd, NULL));
+	ASSERT_EQ(0, vd_kill(&self->vd, &status));
+	ASSERT_EQ(0, vd_restart(&self->vd, NULL));
 
 	/* Reconnect in QEMU's order: ring set-up, kick, enable, and only then call. */
-	fe_vu_disconnect(&blk.vu);
-	ASSERT_EQ(0, fe_vu_connect(&blk.vu, vd.sock, 5000));
-	ASSERT_EQ(0, fe_vu_negotiate(&blk.vu, blk.features, blk.vu.protocol_features, &acked));
-	ASSERT_EQ(0, fe_vu_set_inflight_fd(&blk.vu, &blk.inflight, blk.inflight_fd));
-	ASSERT_EQ(0, fe_vu_set_mem_table(&blk.vu, &blk.mem));
-	ASSERT_EQ(0, fe_vu_set_vring_num(&blk.vu, 0, vq->num));
-	ASSERT_EQ(0, fe_vu_set_vring_addr(&blk.vu, 0, fe_mem_uaddr(vq->desc),
+	fe_vu_disconnect(&self->blk.vu);
+	ASSERT_EQ(0, fe_vu_connect(&self->blk.vu, self->vd.sock, 5000));
+	ASSERT_EQ(0, fe_vu_negotiate(&self->blk.vu, self->blk.features, self->blk.vu.protocol_features, &acked));
+	ASSERT_EQ(0, fe_vu_set_inflight_fd(&self->blk.vu, &self->blk.inflight, self->blk.inflight_fd));
+	ASSERT_EQ(0, fe_vu_set_mem_table(&self->blk.vu, &self->blk.mem));
+	ASSERT_EQ(0, fe_vu_set_vring_num(&self->blk.vu, 0, vq->num));
+	ASSERT_EQ(0, fe_vu_set_vring_addr(&self->blk.vu, 0, fe_mem_uaddr(vq->desc),
 					  fe_mem_uaddr(vq->avail), fe_mem_uaddr(vq->used)));
-	ASSERT_EQ(0, fe_vu_set_vring_base(&blk.vu, 0, le16toh(vq->used->idx)));
-	ASSERT_EQ(0, fe_vu_set_vring_kick(&blk.vu, 0, vq->kick_fd));
-	ASSERT_EQ(0, fe_vu_set_vring_enable(&blk.vu, 0, true));
+	ASSERT_EQ(0, fe_vu_set_vring_base(&self->blk.vu, 0, le16toh(vq->used->idx)));
+	ASSERT_EQ(0, fe_vu_set_vring_kick(&self->blk.vu, 0, vq->kick_fd));
+	ASSERT_EQ(0, fe_vu_set_vring_enable(&self->blk.vu, 0, true));
 	usleep(HOST_QUIET_MS * 1000); /* the resubmitted write completes now */
 	while (eventfd_read(vq->call_fd, &stale) == 0)
 		; /* anything signalled before is not what we are after */
-	ASSERT_EQ(0, fe_vu_set_vring_call(&blk.vu, 0, vq->call_fd));
+	ASSERT_EQ(0, fe_vu_set_vring_call(&self->blk.vu, 0, vq->call_fd));
 
 	EXPECT_EQ((uint16_t)(base + 1), le16toh(vq->used->idx));
 	EXPECT_EQ(0, fe_vq_wait_call(vq, 1000)) TH_LOG("completed, but no interrupt came");
-	EXPECT_TRUE(vd_log_contains(&vd, "resubmitting 1 in-flight"));
-	fe_blk_req_free(&blk, req);
-	host_down(_metadata, &vd, &blk);
+	EXPECT_TRUE(vd_log_contains(&self->vd, "resubmitting 1 in-flight"));
+	fe_blk_req_free(&self->blk, req);
 }
 
 TEST_HARNESS_MAIN
