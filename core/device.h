@@ -27,7 +27,10 @@ struct state_writer;
 /*
  * What a device model implements. The data-path calls run on a ring's
  * worker; the others on the thread that drives the device, with the
- * device's lock held (vb_dev_lock()).
+ * device's lock held (vb_dev_lock()). Every entry is mandatory except
+ * reset, io_done (for a device that never submits I/O) and the state
+ * entries, which go together: a device without save offers no device
+ * state, and transports refuse SET_DEVICE_STATE_FD for it.
  */
 struct vb_device_ops {
 	/* virtio device id (VIRTIO_ID_*); also the state's device type */

@@ -279,14 +279,22 @@ int vu_set_vring_err(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
 	return ret ? ret : vb_ring_set_fd_take(r, VB_RING_ERR, fd);
 }
 
+/* A device without state ops has no state to transfer. */
+static uint64_t protocol_features(const struct vu_server *s)
+{
+	if (s->dev->ops->save)
+		return PROTOCOL_FEATURES;
+	return PROTOCOL_FEATURES & ~(1ull << VHOST_USER_PROTOCOL_F_DEVICE_STATE);
+}
+
 int vu_get_protocol_features(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
 {
-	return vu_reply_u64(m, PROTOCOL_FEATURES);
+	return vu_reply_u64(m, protocol_features(s));
 }
 
 int vu_set_protocol_features(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
 {
-	if (m->payload.u64 & ~PROTOCOL_FEATURES) {
+	if (m->payload.u64 & ~protocol_features(s)) {
 		vb_err("SET_PROTOCOL_FEATURES 0x%llx has bits never offered",
 		       (unsigned long long)m->payload.u64);
 		return -EINVAL;

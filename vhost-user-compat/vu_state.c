@@ -39,6 +39,11 @@ int vu_state_start_take_fd(struct vu_server *s, const struct vu_conn *c, uint32_
 	int err;
 
 	state_session_abort(&s->xfer, 0); /* a new transfer replaces the old one */
+	if (!dev->ops->save) {
+		vb_err("SET_DEVICE_STATE_FD: this device has no state to transfer");
+		err = STATE_E_DEVICE;
+		goto err_close;
+	}
 	if (phase != 0 || direction > 1) {
 		vb_err("SET_DEVICE_STATE_FD: direction %u phase %u is not supported", direction,
 		       phase);
