@@ -15,6 +15,7 @@
 #include <linux/virtio_ring.h>
 
 #include "core/device.h"
+#include "core/failpoint.h"
 #include "core/inflight.h"
 #include "core/log.h"
 
@@ -482,10 +483,12 @@ static int start_locked(struct vb_ring *r)
 	r->notified_used = r->vq.used_idx;
 	r->vq.inflight = r->inflight_region;
 
-	r->reqs = calloc(r->num, dev->ops->req_size);
-	r->resubmit = calloc(r->num, sizeof(*r->resubmit));
+	r->reqs = vb_failpoint("ring: calloc reqs") ? NULL : calloc(r->num, dev->ops->req_size);
+	r->resubmit =
+		vb_failpoint("ring: calloc resubmit") ? NULL : calloc(r->num, sizeof(*r->resubmit));
 	if (!r->reqs || !r->resubmit) {
 		ret = -ENOMEM;
+		vb_err("vq %u: no memory for %u requests", r->index, r->num);
 		goto err_free;
 	}
 	ret = collect_resubmits(r);
@@ -494,14 +497,15 @@ static int start_locked(struct vb_ring *r)
 
 	while (entries < 2u * r->num + 2)
 		entries <<= 1;
-	ret = io_uring_queue_init(entries, &r->uring, 0);
+	ret = vb_failpoint("ring: io_uring") ? -ENOMEM : io_uring_queue_init(entries, &r->uring, 0);
 	if (ret) {
 		vb_err("vq %u: io_uring unavailable: %s", r->index, strerror(-ret));
 		goto err_free;
 	}
-	r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	r->wake_fd = vb_failpoint("ring: eventfd") ? -1 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (r->wake_fd < 0) {
 		ret = -errno;
+		vb_err("vq %u: wake eventfd: %s", r->index, strerror(-ret));
 		goto err_ring;
 	}
 	atomic_store(&r->stopping, false);
@@ -509,9 +513,10 @@ static int start_locked(struct vb_ring *r)
 	r->io_pending = 0;
 	/* Before the thread exists: a worker that fails at once clears it. */
 	atomic_store(&r->started, true);
-	ret = -pthread_create(&r->thread, NULL, worker, r);
+	ret = vb_failpoint("ring: thread") ? -EAGAIN : -pthread_create(&r->thread, NULL, worker, r);
 	if (ret) {
 		atomic_store(&r->started, false);
+		vb_err("vq %u: cannot start its worker: %s", r->index, strerror(-ret));
 		goto err_wake;
 	}
 	r->has_thread = true;

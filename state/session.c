@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/failpoint.h"
 #include "core/log.h"
 
 void state_session_init(struct state_session *s)
@@ -103,23 +104,25 @@ void state_session_refuse(struct state_session *s, uint64_t owner, int err)
 /* Common start: pipe non-blocking, abort eventfd, thread. */
 static int start(struct state_session *s, int fd, uint64_t owner, uint32_t direction)
 {
-	int flags;
+	int flags, err;
 
 	s->fd = fd;
 	s->direction = direction;
 	s->owner = owner;
-	s->abort_fd = eventfd(0, EFD_CLOEXEC);
+	s->abort_fd = vb_failpoint("session: eventfd") ? -1 : eventfd(0, EFD_CLOEXEC);
 	if (s->abort_fd < 0) {
 		vb_err("state transfer: eventfd: %s", strerror(errno));
 		return STATE_E_IO;
 	}
-	flags = fcntl(fd, F_GETFL);
+	flags = vb_failpoint("session: fcntl") ? -1 : fcntl(fd, F_GETFL);
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK)) {
 		vb_err("state transfer: the pipe fd is not usable: %s", strerror(errno));
 		return STATE_E_IO;
 	}
-	if (pthread_create(&s->thread, NULL, transfer_main, s)) {
-		vb_err("state transfer: cannot start its thread");
+	err = vb_failpoint("session: thread") ? EAGAIN :
+						 pthread_create(&s->thread, NULL, transfer_main, s);
+	if (err) {
+		vb_err("state transfer: cannot start its thread: %s", strerror(err));
 		return STATE_E_IO;
 	}
 	s->active = true;
@@ -148,7 +151,8 @@ int state_session_load_take_fd(struct state_session *s, int fd, uint64_t owner,
 	s->load = load;
 	s->load_free = load_free;
 	s->load_check = load_check;
-	if (state_reader_init(&s->r, device_type, on_section, load)) {
+	if (vb_failpoint("session: reader") ||
+	    state_reader_init(&s->r, device_type, on_section, load)) {
 		err = STATE_E_IO;
 		close(fd);
 		goto err;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <linux/virtio_config.h>
 
+#include "core/failpoint.h"
 #include "core/log.h"
 #include "vduse/vduse_int.h"
 
@@ -27,13 +28,15 @@ static int negotiate(struct vduse_dev *v)
 	uint64_t kver, ver, kfeat = 0, feat = 0;
 	int ret;
 
-	if (ioctl(v->ctl_fd, VDUSE_GET_API_VERSION, &kver)) {
+	if (vb_failpoint("vduse: get api version") ||
+	    ioctl(v->ctl_fd, VDUSE_GET_API_VERSION, &kver)) {
 		ret = -errno;
 		vb_err("vduse: VDUSE_GET_API_VERSION: %s", strerror(-ret));
 		return ret;
 	}
 	ver = kver < VDUSE_API_VERSION_1 ? kver : VDUSE_API_VERSION_1;
-	if (ioctl(v->ctl_fd, VDUSE_SET_API_VERSION, &ver)) {
+	if (vb_failpoint("vduse: set api version") ||
+	    ioctl(v->ctl_fd, VDUSE_SET_API_VERSION, &ver)) {
 		ret = -errno;
 		vb_err("vduse: VDUSE_SET_API_VERSION %llu: %s", (unsigned long long)ver,
 		       strerror(-ret));
@@ -68,7 +71,8 @@ static int create(struct vduse_dev *v)
 {
 	struct vb_device *dev = v->dev;
 	uint32_t cfg_len = dev->ops->config_size;
-	struct vduse_dev_config *c = calloc(1, sizeof(*c) + cfg_len);
+	struct vduse_dev_config *c =
+		vb_failpoint("vduse: calloc config") ? NULL : calloc(1, sizeof(*c) + cfg_len);
 	int ret = 0;
 
 	if (!c)
@@ -84,7 +88,7 @@ static int create(struct vduse_dev *v)
 	}
 	c->config_size = cfg_len;
 	vb_dev_get_config(dev, 0, c->config, cfg_len);
-	if (ioctl(v->ctl_fd, VDUSE_CREATE_DEV, c)) {
+	if (vb_failpoint("vduse: create") || ioctl(v->ctl_fd, VDUSE_CREATE_DEV, c)) {
 		ret = -errno;
 		if (ret == -EEXIST)
 			ret = 1;
@@ -100,7 +104,7 @@ static int setup_queues(struct vduse_dev *v)
 	for (unsigned int i = 0; i < v->dev->num_queues; i++) {
 		struct vduse_vq_config vc = { .index = i, .max_size = v->dev->queue_size };
 
-		if (ioctl(v->fd, VDUSE_VQ_SETUP, &vc)) {
+		if (vb_failpoint("vduse: vq setup") || ioctl(v->fd, VDUSE_VQ_SETUP, &vc)) {
 			int ret = -errno;
 
 			vb_err("vduse %s: VDUSE_VQ_SETUP %u: %s", v->name, i, strerror(-ret));
@@ -455,7 +459,7 @@ static int open_dev(struct vduse_dev *v)
 	int ret;
 
 	snprintf(path, sizeof(path), "/dev/vduse/%s", v->name);
-	v->fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	v->fd = vb_failpoint("vduse: open dev") ? -1 : open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (v->fd < 0) {
 		ret = -errno;
 		vb_err("vduse %s: cannot open %s: %s%s", v->name, path, strerror(-ret),
@@ -501,7 +505,7 @@ static void reattach(struct vduse_dev *v)
 
 static struct vduse_dev *handle_new(struct vb_device *dev, const struct vduse_dev_opts *o)
 {
-	struct vduse_dev *v = calloc(1, sizeof(*v));
+	struct vduse_dev *v = vb_failpoint("vduse: calloc handle") ? NULL : calloc(1, sizeof(*v));
 
 	if (!v)
 		return NULL;
@@ -521,6 +525,7 @@ static struct vduse_dev *handle_new(struct vb_device *dev, const struct vduse_de
 
 static void handle_free(struct vduse_dev *v)
 {
+	v->dev->config_readonly = false;
 	v->dev->transport = NULL;
 	v->dev->transport_opaque = NULL;
 	v->dev->mem.miss = NULL;
@@ -537,7 +542,8 @@ int vduse_dev_create(struct vb_device *dev, const struct vduse_dev_opts *o,
 
 	if (!v)
 		return -ENOMEM;
-	v->ctl_fd = open(VDUSE_CONTROL, O_RDWR | O_CLOEXEC);
+	v->ctl_fd =
+		vb_failpoint("vduse: open control") ? -1 : open(VDUSE_CONTROL, O_RDWR | O_CLOEXEC);
 	if (v->ctl_fd < 0) {
 		ret = -errno;
 		vb_err("vduse: cannot open %s: %s (is the vduse module loaded?)", VDUSE_CONTROL,
@@ -560,11 +566,12 @@ int vduse_dev_create(struct vb_device *dev, const struct vduse_dev_opts *o,
 			goto err_destroy;
 	}
 	if (v->state_dir) {
-		ret = vduse_inflight_open(v, v->reattached);
+		ret = vb_failpoint("vduse: in-flight file") ? -ENOMEM :
+							      vduse_inflight_open(v, v->reattached);
 		if (ret)
 			goto err_destroy;
 	}
-	v->stop_fd = eventfd(0, EFD_CLOEXEC);
+	v->stop_fd = vb_failpoint("vduse: eventfd") ? -1 : eventfd(0, EFD_CLOEXEC);
 	if (v->stop_fd < 0) {
 		ret = -errno;
 		vb_err("vduse %s: eventfd: %s", v->name, strerror(-ret));
