@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # Runs every test suite (unit, host, qemu, vduse) of the normal build, then
 # the unit and host suites again in a build with AddressSanitizer and UBSan,
-# and ends with the summary line "N passed, N failed, N skipped" over both.
+# the unit suite in a build configured by bookworm-backports' meson, and ends
+# with the summary line
+# "N passed, N failed, N skipped" over all of them.
 # Exit status: non-zero on any failure.
 set -uo pipefail
 build=${1:-build}
 asan=${build}-asan
+mnew=${build}-meson-new
+cache=${VBLKD_CACHE:-/var/cache/vblkd}
+werror=$( [ -n "${CI:-}" ] && echo --werror )
+
+# "check: <step> took N s" after each of the added builds.
+took() { echo "check: $1 took $((SECONDS - $2)) s"; }
 
 rc=0
 # VDUSE_REQUIRE: the vduse suite fails, rather than skips, when QEMU or a
@@ -14,23 +22,45 @@ VDUSE_REQUIRE=1 meson test -C "$build" --print-errorlogs --num-processes 2 --tim
 
 # Sanitizers: any report aborts the daemon or the test, which fails it.
 if [ ! -f "$asan/build.ninja" ]; then
-	meson setup $( [ -n "${CI:-}" ] && echo --werror ) \
-		-Db_sanitize=address,undefined -Db_lundef=false "$asan" >/dev/null || rc=1
+	meson setup $werror -Db_sanitize=address,undefined -Db_lundef=false "$asan" >/dev/null || rc=1
 fi
 ninja -C "$asan" >/dev/null || rc=1
 ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C "$asan" --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
 	--suite unit --suite host || rc=1
 
-python3 - "$build/meson-logs/testlog.json" "$asan/meson-logs/testlog.json" <<'PY'
+# The newest meson too (install-deps.sh test unpacks bookworm-backports' one
+# beside the system 1.0): configure, build and run the unit suite, so both
+# versions read meson.build and meson_options.txt. Missing is a failure.
+t=$SECONDS
+meson_bpo=$cache/meson-bpo/meson
+meson_bpo_ver=$(cat "$cache/meson-bpo/VERSION" 2>/dev/null || echo missing)
+meson_bpo_ver=${meson_bpo_ver%%-*} # upstream version: 1.7.0-1~bpo12+1 is meson 1.7.0
+rm -f "$mnew/meson-logs/testlog.json"
+if [ -f "$meson_bpo" ]; then
+	if [ ! -f "$mnew/build.ninja" ]; then
+		python3 "$meson_bpo" setup $werror "$mnew" >/dev/null || rc=1
+	fi
+	ninja -C "$mnew" >/dev/null || rc=1
+	python3 "$meson_bpo" test -C "$mnew" --print-errorlogs --num-processes 2 \
+		--timeout-multiplier 2 --suite unit || rc=1
+else
+	echo "check: no bookworm-backports meson in $cache/meson-bpo (install-deps.sh test)" >&2
+	rc=1
+fi
+took "meson $meson_bpo_ver build and unit suite" $t
+
+python3 - "$build/meson-logs/testlog.json" "" "$asan/meson-logs/testlog.json" " [asan]" \
+	"$mnew/meson-logs/testlog.json" " [meson $meson_bpo_ver]" <<'PY'
 # Count the TAP test points every program prints, so the summary says how
 # many checks ran, not how many programs; a program that failed without a
-# failing point (a crash, a timeout) counts as one failure.
+# failing point (a crash, a timeout) counts as one failure. Arguments: pairs
+# of a testlog.json and the tag its lines get.
 import json, re, sys
 total = {"passed": 0, "failed": 0, "skipped": 0}
 point = re.compile(r"^(not ok|ok)\b(.*)$")
 lines = []
-for path, tag in ((sys.argv[1], ""), (sys.argv[2], " [asan]")):
+for path, tag in zip(sys.argv[1::2], sys.argv[2::2]):
     try:
         with open(path) as f:
             lines += [(l, tag) for l in f]

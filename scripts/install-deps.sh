@@ -6,7 +6,9 @@
 #                             unpacked into a cache (never installed on the host),
 #                             iproute2 (vdpa, copied into the VDUSE guest) and
 #                             the 7.3 guest kernel (scripts/fetch-trixie-kernel.sh,
-#                             through a debootstrapped trixie chroot)
+#                             through a debootstrapped trixie chroot) and
+#                             bookworm-backports' meson, unpacked beside the
+#                             system one (check.sh builds with both)
 # The backports suite reuses the mirror URI of the machine's own apt sources.
 set -euo pipefail
 
@@ -128,6 +130,34 @@ fetch_kselftest() {
 	echo "install-deps: kselftest headers in $dir"
 }
 
+# bookworm-backports' meson, unpacked (never installed) so check.sh can
+# configure and test with it as well as with bookworm's 1.0. meson is pure
+# Python; $dir/meson is a copy of its launcher beside a mesonbuild link, so
+# "python3 $dir/meson" imports this version without PYTHONPATH. That matters:
+# meson records the command it was started with in build.ninja and runs it
+# again to regenerate, with no PYTHONPATH, which would import the system 1.0.
+fetch_meson_bpo() {
+	local dir=$cache/meson-bpo
+	[ -f "$dir/meson" ] && [ -d "$dir/mesonbuild/" ] && return 0
+	add_backports
+	apt_update
+	local ver tmp
+	ver=$(apt-cache madison meson | awk -F'|' '$3 ~ /bookworm-backports/ {gsub(/ /, "", $2); print $2}' |
+	      sort -V | tail -n 1)
+	[ -n "$ver" ] || { echo "install-deps: no meson in bookworm-backports" >&2; exit 1; }
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get download -qq "meson=$ver")
+	rm -rf "$dir.new"
+	mkdir -p "$dir.new"
+	dpkg -x "$tmp"/meson_*.deb "$dir.new"
+	cp "$dir.new/usr/bin/meson" "$dir.new/meson"
+	ln -s usr/lib/python3/dist-packages/mesonbuild "$dir.new/mesonbuild"
+	echo "$ver" >"$dir.new/VERSION"
+	rm -rf "$tmp" "$dir"
+	mv "$dir.new" "$dir"
+	echo "install-deps: meson $ver unpacked in $dir"
+}
+
 mkdir -p "$cache" 2>/dev/null || sudo_ mkdir -p "$cache"
 case "$what" in
 build) install_pkgs "${build_pkgs[@]}"; fetch_kselftest ;;
@@ -137,6 +167,7 @@ test)
 	install_qemu
 	fetch_kernel
 	fetch_kernel_73
+	fetch_meson_bpo
 	;;
 *) echo "usage: $0 build|test" >&2; exit 2 ;;
 esac
