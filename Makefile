@@ -32,4 +32,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-meson-new
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-meson-new

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Runs every test suite (unit, host, qemu, vduse) of the normal build, then
-# the unit and host suites again in a build with AddressSanitizer and UBSan,
-# the unit suite in a build configured by bookworm-backports' meson, and ends
-# with the summary line
+# the unit and host suites again in a build with AddressSanitizer and UBSan
+# and in one with ThreadSanitizer, the unit suite in a build configured by
+# bookworm-backports' meson, and ends with the summary line
 # "N passed, N failed, N skipped" over all of them.
 # Exit status: non-zero on any failure.
 set -uo pipefail
 build=${1:-build}
 asan=${build}-asan
+tsan=${build}-tsan
 mnew=${build}-meson-new
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${VBLKD_CACHE:-/var/cache/vblkd}
 werror=$( [ -n "${CI:-}" ] && echo --werror )
 
@@ -50,8 +52,37 @@ else
 fi
 took "meson $meson_bpo_ver build and unit suite" $t
 
+# ThreadSanitizer: the unit and host suites once more. The host tests spawn
+# vblkd from this build (selftests/meson.build), so the daemon is checked too.
+# scripts/tsan-test.sh points the log_path of each test, inherited by the
+# vblkd processes it starts, at $tsan_logs/<test>.<pid>: a report names its
+# test and outlives the test deleting the daemon's own log. halt_on_error
+# stops a racing process at its first report with exit code 66, which its
+# test may not notice (a daemon torn down with SIGKILL, a second daemon), so
+# any report left in $tsan_logs fails the check, one failure per distinct
+# report. -Wno-error=tsan: gcc 12 warns that TSan does not model
+# atomic_thread_fence; the fences in core/ and frontend/ order guest memory
+# against the other side, another process, which TSan cannot follow anyway.
+# With a wrapper, meson names the log testlog-<wrapper>.json.
+t=$SECONDS
+tsan_logs=$(realpath -m "$tsan")/tsan-logs
+tsan_json=$tsan/meson-logs/testlog-tsan-test.sh.json
+if [ ! -f "$tsan/build.ninja" ]; then
+	meson setup $werror -Dc_args=-Wno-error=tsan -Db_sanitize=thread -Db_lundef=false \
+		"$tsan" >/dev/null || rc=1
+fi
+ninja -C "$tsan" >/dev/null || rc=1
+rm -rf "$tsan_logs" "$tsan_json" "$tsan/meson-logs/tsan-reports.json"
+mkdir -p "$tsan_logs"
+VBLKD_TSAN_LOGS=$tsan_logs TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:exitcode=66 \
+	meson test -C "$tsan" --wrapper "$here/tsan-test.sh" --print-errorlogs \
+	--num-processes 2 --timeout-multiplier 4 --suite unit --suite host || rc=1
+python3 "$here/tsan-reports.py" "$tsan_logs" "$tsan/meson-logs/tsan-reports.json" || rc=1
+took "ThreadSanitizer build and unit, host suites" $t
+
 python3 - "$build/meson-logs/testlog.json" "" "$asan/meson-logs/testlog.json" " [asan]" \
-	"$mnew/meson-logs/testlog.json" " [meson $meson_bpo_ver]" <<'PY'
+	"$mnew/meson-logs/testlog.json" " [meson $meson_bpo_ver]" \
+	"$tsan_json" " [tsan]" "$tsan/meson-logs/tsan-reports.json" " [tsan]" <<'PY'
 # Count the TAP test points every program prints, so the summary says how
 # many checks ran, not how many programs; a program that failed without a
 # failing point (a crash, a timeout) counts as one failure. Arguments: pairs
