@@ -62,7 +62,8 @@ static void count_request(struct blk_dev *dev, unsigned int queue, const struct 
 
 static void complete(struct vb_ring *r, struct blk_req *req, uint8_t status)
 {
-	*req->status = status;
+	/* Guest memory another queue may reuse: never a plain store TSan cannot order. */
+	__atomic_store_n(req->status, status, __ATOMIC_RELAXED);
 	vb_ring_log_write(r, req->status_gpa, 1);
 	/* Reads and GET_ID wrote into the data buffers. */
 	if (status == VIRTIO_BLK_S_OK &&
