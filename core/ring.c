@@ -358,7 +358,8 @@ static void *worker(void *arg)
 			failed = true;
 			continue;
 		}
-		io_uring_for_each_cqe(&r->uring, head_idx, cqe) {
+		io_uring_for_each_cqe(&r->uring, head_idx, cqe)
+		{
 			uint64_t ud = cqe->user_data;
 
 			seen++;
@@ -617,8 +618,7 @@ int vb_ring_recover(struct vb_ring *r)
 	/* A start recovers the same heads from the region and submits each once. */
 	memcpy(r->carried, heads, (size_t)ret * sizeof(heads[0]));
 	r->ncarried = (uint16_t)ret;
-	__atomic_store_n(&r->vq.last_avail_idx, (uint16_t)(r->vq.used_idx + ret),
-			 __ATOMIC_RELAXED);
+	__atomic_store_n(&r->vq.last_avail_idx, (uint16_t)(r->vq.used_idx + ret), __ATOMIC_RELAXED);
 	vb_info("vq %u: stopped at avail %u with %d in flight (recovered)", r->index,
 		r->vq.last_avail_idx, ret);
 	ret = 0;

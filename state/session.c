@@ -120,7 +120,7 @@ static int start(struct state_session *s, int fd, uint64_t owner, uint32_t direc
 		return STATE_E_IO;
 	}
 	err = vb_failpoint("session: thread") ? EAGAIN :
-						 pthread_create(&s->thread, NULL, transfer_main, s);
+						pthread_create(&s->thread, NULL, transfer_main, s);
 	if (err) {
 		vb_err("state transfer: cannot start its thread: %s", strerror(err));
 		return STATE_E_IO;
@@ -142,8 +142,8 @@ int state_session_save_take_fd(struct state_session *s, int fd, uint64_t owner)
 
 int state_session_load_take_fd(struct state_session *s, int fd, uint64_t owner,
 			       uint32_t device_type, state_section_fn on_section,
-			       int (*load_check)(const void *load),
-			       void (*load_free)(void *load), void *load)
+			       int (*load_check)(const void *load), void (*load_free)(void *load),
+			       void *load)
 {
 	int err;
 

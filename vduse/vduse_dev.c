@@ -363,8 +363,8 @@ static int set_vq_group_asid(struct vduse_dev *v, const uint32_t *group_asid)
 	/* One group, one address space. */
 	if (!group_asid[0] && !group_asid[1])
 		return 0;
-	vb_err("vduse %s: group %u to address space %u: only 0 to 0 exists", v->name,
-	       group_asid[0], group_asid[1]);
+	vb_err("vduse %s: group %u to address space %u: only 0 to 0 exists", v->name, group_asid[0],
+	       group_asid[1]);
 	return -EINVAL;
 }
 
@@ -495,7 +495,10 @@ static void reattach(struct vduse_dev *v)
 			v->inflight ? "the in-flight file is new" : "no --state-dir");
 	}
 	vb_info("vduse %s: re-attached to the existing device (driver status 0x%x%s)", v->name,
-		status, v->suspended ? ", suspended" : v->held ? ", rings held" : "");
+		status,
+		v->suspended ? ", suspended" :
+		v->held	     ? ", rings held" :
+			       "");
 	v->status = v->dev->driver_status = status;
 	if (status & VIRTIO_CONFIG_S_DRIVER_OK)
 		driver_ok(v);
@@ -534,8 +537,7 @@ static void handle_free(struct vduse_dev *v)
 	free(v);
 }
 
-int vduse_dev_create(struct vb_device *dev, const struct vduse_dev_opts *o,
-		     struct vduse_dev **out)
+int vduse_dev_create(struct vb_device *dev, const struct vduse_dev_opts *o, struct vduse_dev **out)
 {
 	struct vduse_dev *v = handle_new(dev, o);
 	int ret;

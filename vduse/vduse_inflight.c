@@ -94,7 +94,7 @@ struct vb_inflight_queue *vduse_inflight_queue(struct vduse_dev *v, unsigned int
 	uint8_t *p = (uint8_t *)(v->inflight + 1);
 
 	return (struct vb_inflight_queue *)(p + index * vb_inflight_queue_size(
-							    (uint16_t)v->dev->queue_size));
+								(uint16_t)v->dev->queue_size));
 }
 
 void vduse_inflight_record(struct vduse_dev *v)

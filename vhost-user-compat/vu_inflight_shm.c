@@ -115,15 +115,15 @@ int vu_inflight_attach_take_fd(struct vu_server *s, const struct vu_inflight *re
 		       (unsigned long long)(req->mmap_offset + want));
 		goto out_close;
 	}
-	base = mmap(NULL, (size_t)(req->mmap_offset + want), PROT_READ | PROT_WRITE, MAP_SHARED,
-		    fd, 0);
+	base = mmap(NULL, (size_t)(req->mmap_offset + want), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		    0);
 	if (base == MAP_FAILED) {
 		ret = -errno;
 		vb_err("cannot map the in-flight region: %s", strerror(-ret));
 		goto out_close;
 	}
-	ret = attach(s, base, (size_t)(req->mmap_offset + want),
-		     (uint8_t *)base + req->mmap_offset, req->num_queues, req->queue_size);
+	ret = attach(s, base, (size_t)(req->mmap_offset + want), (uint8_t *)base + req->mmap_offset,
+		     req->num_queues, req->queue_size);
 out_close:
 	close(fd);
 	return ret;

@@ -25,8 +25,7 @@ static const struct vu_handler fe_handlers[VHOST_USER_MAX] = {
 	VU_HANDLER_LIST(VU_ENTRY)
 };
 
-static const struct vu_handler ctl_handlers[VHOST_USER_MAX] = {
-	VU_CONTROL_LIST(VU_ENTRY)
+static const struct vu_handler ctl_handlers[VHOST_USER_MAX] = { VU_CONTROL_LIST(VU_ENTRY)
 #undef VU_ENTRY
 };
 

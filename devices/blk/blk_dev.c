@@ -86,7 +86,8 @@ int blk_dev_open(struct blk_dev **out, const struct blk_opts *opts)
 	if (opts->image_id)
 		snprintf(dev->image_id, sizeof(dev->image_id), "%s", opts->image_id);
 	dev->limits = (struct blk_limits){
-		.capacity = size / opts->logical_block_size * (opts->logical_block_size / BLK_SECTOR),
+		.capacity =
+			size / opts->logical_block_size * (opts->logical_block_size / BLK_SECTOR),
 		.lbs_sectors = opts->logical_block_size / BLK_SECTOR,
 		.read_only = opts->read_only,
 		.serial = dev->serial,
