@@ -128,23 +128,7 @@ TEST_F(bad_msg, is_refused_and_the_daemon_keeps_accepting_front_ends)
 
 
 
-/* One daemon a test starts with its own arguments; the teardown stops it whatever happened. */
-FIXTURE(solo) {
-	struct vd_proc vd;
-	struct fe_blk blk;
-	bool blk_open;
-};
-
-FIXTURE_SETUP(solo)
-{
-	self->vd.pid = -1;
-	self->blk_open = false;
-}
-
-FIXTURE_TEARDOWN(solo)
-{
-	host_down(_metadata, &self->vd, self->blk_open ? &self->blk : NULL);
-}
+HOST_SOLO_FIXTURE();
 
 /*
  * Regions, logs and in-flight areas are mapped from front-end fds: one that

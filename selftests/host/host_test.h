@@ -85,6 +85,27 @@ static inline void host_down(struct __test_metadata *_metadata, struct vd_proc *
 }
 
 /*
+ * FIXTURE(solo): one daemon a test starts with its own arguments (HOST_UP
+ * into self->vd and self->blk, then self->blk_open = true); the teardown
+ * stops it whatever happened. Expand once, in a test file that uses it.
+ */
+#define HOST_SOLO_FIXTURE()                                                         \
+	FIXTURE(solo) {                                                             \
+		struct vd_proc vd;                                                  \
+		struct fe_blk blk;                                                  \
+		bool blk_open;                                                      \
+	};                                                                          \
+	FIXTURE_SETUP(solo)                                                         \
+	{                                                                           \
+		self->vd.pid = -1;                                                  \
+		self->blk_open = false;                                             \
+	}                                                                           \
+	FIXTURE_TEARDOWN(solo)                                                      \
+	{                                                                           \
+		host_down(_metadata, &self->vd, self->blk_open ? &self->blk : NULL); \
+	}
+
+/*
  * Wait until the back-end declares queue @q broken: its err eventfd fires or
  * GET_STATUS shows NEEDS_RESET. Return: 1 (err fd), 2 (status), 0 (timeout).
  */

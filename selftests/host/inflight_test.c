@@ -220,23 +220,7 @@ TEST_F(inflight, an_inflight_region_of_the_wrong_geometry_is_refused)
 	EXPECT_EQ(0, memcmp(want, got, sizeof(got)));
 }
 
-/* One daemon a test starts with its own arguments; the teardown stops it whatever happened. */
-FIXTURE(solo) {
-	struct vd_proc vd;
-	struct fe_blk blk;
-	bool blk_open;
-};
-
-FIXTURE_SETUP(solo)
-{
-	self->vd.pid = -1;
-	self->blk_open = false;
-}
-
-FIXTURE_TEARDOWN(solo)
-{
-	host_down(_metadata, &self->vd, self->blk_open ? &self->blk : NULL);
-}
+HOST_SOLO_FIXTURE();
 
 /*
  * A region sized for rings of 4 while the ring holds 1024: the daemon

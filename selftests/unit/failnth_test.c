@@ -22,6 +22,7 @@
 #include "core/failpoint.h"
 #include "core/log.h"
 #include "devices/blk/blk_dev.h"
+#include "unit_dev.h"
 #include "state/session.h"
 #include "vduse/vduse_dev.h"
 #include "vduse/vduse_int.h"
@@ -105,17 +106,8 @@ FIXTURE(failnth) {
 
 FIXTURE_SETUP(failnth)
 {
-	struct blk_opts o = { .num_queues = 1, .queue_size = 64, .logical_block_size = 512 };
-	int fd;
-
 	vb_log_level = VB_LOG_ERR - 1; /* the failures below are expected */
-	strcpy(self->image, "/tmp/failnth-XXXXXX");
-	fd = mkstemp(self->image);
-	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, ftruncate(fd, 1 << 20));
-	close(fd);
-	o.image = self->image;
-	ASSERT_EQ(0, blk_dev_open(&self->blk, &o));
+	ASSERT_EQ(0, unit_blk_open(self->image, 1, &self->blk));
 	self->dev = blk_dev_vdev(self->blk);
 	ASSERT_EQ(0, warm_up_threads());
 }
@@ -130,28 +122,12 @@ FIXTURE_TEARDOWN(failnth)
 
 TEST_F(failnth, ring_start_fails_cleanly_at_every_step)
 {
-	struct vb_vq_addrs addrs = { .desc_uva = 0x10000, .avail_uva = 0x11000,
-				     .used_uva = 0x12000 };
 	struct vb_ring *r = &self->dev->rings[0];
-	int mfd = memfd_create("failnth", MFD_CLOEXEC);
-	int kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	unsigned int n, hits, fired = 0;
 	int fds, tasks, ret;
-	uint8_t *host;
 
-	ASSERT_GE(mfd, 0);
-	ASSERT_GE(kick, 0);
-	ASSERT_EQ(0, ftruncate(mfd, 0x10000));
-	ASSERT_EQ(0, vb_mem_add_take_fd(&self->dev->mem, 0x10000, 0x10000, 0x10000, 0, mfd));
 	/* The driver made 5 available and got 5 back: the ring runs idle from 5. */
-	host = self->dev->mem.regions[0].host;
-	((struct vring_avail *)(host + 0x1000))->idx = 5;
-	((struct vring_used *)(host + 0x2000))->idx = 5;
-	ASSERT_EQ(0, vb_ring_set_num(r, 64));
-	ASSERT_EQ(0, vb_ring_set_addrs(r, &addrs));
-	ASSERT_EQ(0, vb_ring_set_base(r, 5));
-	ASSERT_EQ(0, vb_ring_set_fd_take(r, VB_RING_KICK, kick));
-	vb_ring_enable(r, true);
+	ASSERT_EQ(0, unit_ring_setup(self->dev, 0, 5));
 	fds = count_fds();
 	tasks = count_entries("/proc/self/task");
 

@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "devices/blk/blk_dev.h"
+#include "unit_dev.h"
 #include "vduse/vduse_int.h"
 
 FIXTURE(vreq) {
@@ -27,17 +28,8 @@ FIXTURE(vreq) {
 
 FIXTURE_SETUP(vreq)
 {
-	struct blk_opts o = { .num_queues = 2, .queue_size = 64, .logical_block_size = 512 };
-	int fd;
-
 	vb_log_level = VB_LOG_ERR - 1; /* the failures below are expected */
-	strcpy(self->image, "/tmp/vduse-req-XXXXXX");
-	fd = mkstemp(self->image);
-	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, ftruncate(fd, 1 << 20));
-	close(fd);
-	o.image = self->image;
-	ASSERT_EQ(0, blk_dev_open(&self->blk, &o));
+	ASSERT_EQ(0, unit_blk_open(self->image, 2, &self->blk));
 	self->dev = blk_dev_vdev(self->blk);
 	memset(&self->v, 0, sizeof(self->v));
 	self->v.dev = self->dev;
@@ -194,20 +186,9 @@ TEST_F(vreq, iotlb_drop_to_the_top)
  */
 TEST_F(vreq, suspend_stops_a_running_ring_and_keeps_it_stopped)
 {
-	struct vb_vq_addrs addrs = { .desc_uva = 0x10000, .avail_uva = 0x11000,
-				     .used_uva = 0x12000 };
 	struct vb_ring *r = &self->dev->rings[0];
-	int fd = memfd_create("vreq", MFD_CLOEXEC);
-	int kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
-	ASSERT_GE(fd, 0);
-	ASSERT_GE(kick, 0);
-	ASSERT_EQ(0, ftruncate(fd, 0x10000));
-	ASSERT_EQ(0, vb_mem_add_take_fd(&self->dev->mem, 0x10000, 0x10000, 0x10000, 0, fd));
-	ASSERT_EQ(0, vb_ring_set_num(r, 64));
-	ASSERT_EQ(0, vb_ring_set_addrs(r, &addrs));
-	ASSERT_EQ(0, vb_ring_set_fd_take(r, VB_RING_KICK, kick));
-	vb_ring_enable(r, true);
+	ASSERT_EQ(0, unit_ring_setup(self->dev, 0, 0));
 	ASSERT_EQ(0, vb_ring_start(r));
 	ASSERT_TRUE(vb_ring_is_started(r));
 	ASSERT_FALSE(vb_dev_suspended(self->dev));
@@ -231,20 +212,9 @@ TEST_F(vreq, suspend_stops_a_running_ring_and_keeps_it_stopped)
 /* GET_VQ_STATE reads a running ring's position without waiting for it. */
 TEST_F(vreq, vq_state_of_a_running_ring_answers)
 {
-	struct vb_vq_addrs addrs = { .desc_uva = 0x10000, .avail_uva = 0x11000,
-				     .used_uva = 0x12000 };
 	struct vb_ring *r = &self->dev->rings[0];
-	int fd = memfd_create("vreq", MFD_CLOEXEC);
-	int kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
-	ASSERT_GE(fd, 0);
-	ASSERT_GE(kick, 0);
-	ASSERT_EQ(0, ftruncate(fd, 0x10000));
-	ASSERT_EQ(0, vb_mem_add_take_fd(&self->dev->mem, 0x10000, 0x10000, 0x10000, 0, fd));
-	ASSERT_EQ(0, vb_ring_set_num(r, 64));
-	ASSERT_EQ(0, vb_ring_set_addrs(r, &addrs));
-	ASSERT_EQ(0, vb_ring_set_base(r, 5));
-	ASSERT_EQ(0, vb_ring_set_fd_take(r, VB_RING_KICK, kick));
+	ASSERT_EQ(0, unit_ring_setup(self->dev, 0, 5));
 	ASSERT_EQ(0, vb_ring_start(r));
 	self->req.type = VDUSE_GET_VQ_STATE;
 	self->req.vq_state.index = 0;
