@@ -18,11 +18,36 @@ struct vb_dirty_log {
 	size_t mmap_len;
 };
 
-/* Map a log region; the fd is always consumed. Return: 0 or -errno. */
+/**
+ * vb_dirty_log_map_take_fd() - map the log region the front-end shares
+ * @log:	the log
+ * @fd:		the region's fd; always consumed
+ * @size:	bytes of bitmap
+ * @offset:	where the bitmap starts in the file
+ *
+ * A log mapped before is unmapped first, even when this fails: a failed
+ * call leaves the device not logging.
+ * Return: 0, -EINVAL for an empty or wrapping range or a file too short to
+ * hold it (mapping past its end would SIGBUS), or the fstat or mmap error.
+ */
 int vb_dirty_log_map_take_fd(struct vb_dirty_log *log, int fd, uint64_t size, uint64_t offset);
+
+/**
+ * vb_dirty_log_unmap() - stop logging and unmap the region
+ * @log:	the log, mapped or not
+ */
 void vb_dirty_log_unmap(struct vb_dirty_log *log);
 
-/* Mark [gpa, gpa + len) dirty; pages beyond the bitmap are ignored. */
+/**
+ * vb_dirty_log_write() - mark guest memory dirty
+ * @log:	the log
+ * @gpa:	first guest byte written
+ * @len:	bytes written
+ *
+ * Marks every page [@gpa, @gpa + @len) touches; pages beyond the bitmap are
+ * ignored, and nothing happens while no log is mapped. Bits are set with an
+ * atomic OR because the front-end clears them concurrently.
+ */
 void vb_dirty_log_write(const struct vb_dirty_log *log, uint64_t gpa, uint64_t len);
 
 #endif

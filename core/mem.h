@@ -2,7 +2,8 @@
 /*
  * Guest memory map: regions shared by the front-end (fd + offset), indexed by
  * guest-physical address for descriptors and by front-end virtual address
- * for vring addresses. Changed only while no ring is started.
+ * for vring addresses. Regions are removed only while no ring is started;
+ * a transport that maps on demand (VDUSE's IOTLB) adds them while rings run.
  */
 #ifndef VB_MEM_H
 #define VB_MEM_H
@@ -40,49 +41,137 @@ struct vb_mem {
 	void *miss_opaque;
 };
 
-/*
- * Whether fd holds at least offset + size bytes: mapping past the end of a
- * file a front-end handed us would SIGBUS on first touch. Return: 0 or -errno.
+/**
+ * vb_fd_covers() - whether a file holds a range before it is mapped
+ * @fd:		the file a front-end handed over (not consumed)
+ * @offset:	first byte of the range
+ * @size:	bytes
+ *
+ * Mapping past the end of a file a front-end handed us would SIGBUS on
+ * first touch. Block and character devices report no size, so their mmap
+ * is trusted.
+ * Return: 0, -EINVAL when the range wraps or the file is shorter than
+ * @offset + @size, or the fstat error.
  */
 int vb_fd_covers(int fd, uint64_t offset, uint64_t size);
 
+/**
+ * vb_mem_init() - an empty map with no miss hook
+ * @mem:	the map
+ */
 void vb_mem_init(struct vb_mem *mem);
-/* Unmap every region; the miss hook stays. */
+
+/**
+ * vb_mem_clear() - unmap every region
+ * @mem:	the map; no ring may be started
+ *
+ * The miss hook stays.
+ */
 void vb_mem_clear(struct vb_mem *mem);
 
-/* Whether a region overlaps [gpa, gpa + size). */
+/**
+ * vb_mem_overlaps() - whether a region overlaps a guest range
+ * @mem:	the map
+ * @gpa:	first guest-physical byte
+ * @size:	bytes
+ */
 bool vb_mem_overlaps(const struct vb_mem *mem, uint64_t gpa, uint64_t size);
 
-/* Unmap the regions that overlap [gpa, gpa + size). Return: how many. */
+/**
+ * vb_mem_remove_overlapping() - unmap the regions that overlap a guest range
+ * @mem:	the map; no ring may be started
+ * @gpa:	first guest-physical byte
+ * @size:	bytes
+ *
+ * Return: how many regions were removed.
+ */
 unsigned int vb_mem_remove_overlapping(struct vb_mem *mem, uint64_t gpa, uint64_t size);
 
 /**
  * vb_mem_add_take_fd() - map a region; the fd is always consumed
- * Return: 0, -ENOSPC when full, -EINVAL for an overlapping or empty region,
- * or the mmap error.
+ * @mem:	the map
+ * @gpa:	guest-physical address of the region's first byte
+ * @size:	bytes
+ * @uva:	the front-end's virtual address of the first byte
+ * @mmap_offset: where the region starts in the file
+ * @fd:		the file; closed on success too (the mapping keeps the memory)
+ *
+ * Safe while rings run: the region is published to lookups with release
+ * after it is filled (VDUSE's IOTLB maps on demand). Concurrent adds are
+ * the caller's to serialise.
+ * Return: 0, -ENOSPC when full, -EINVAL for an overlapping, empty or
+ * wrapping region or a file too short to hold it, or the fstat or mmap
+ * error.
  */
 int vb_mem_add_take_fd(struct vb_mem *mem, uint64_t gpa, uint64_t size, uint64_t uva,
 		       uint64_t mmap_offset, int fd);
 
-/* Unmap the region that matches gpa and size exactly. Return: 0 or -ENOENT. */
+/**
+ * vb_mem_remove() - unmap the region that matches a guest range exactly
+ * @mem:	the map; no ring may be started
+ * @gpa:	the region's guest-physical address
+ * @size:	its size
+ *
+ * Return: 0, or -ENOENT when no region has exactly @gpa and @size.
+ */
 int vb_mem_remove(struct vb_mem *mem, uint64_t gpa, uint64_t size);
 
 /**
  * vb_mem_gpa_to_iov() - translate a guest range into host iovecs
- * A range may span adjacent regions. Return: number of iovecs used, or
- * -EFAULT (outside every region, or wraps), -E2BIG (more than max iovecs).
+ * @mem:	the map
+ * @gpa:	first guest-physical byte
+ * @len:	bytes
+ * @iov:	out: up to @max iovecs
+ * @max:	room in @iov
+ *
+ * A range may span adjacent regions. An address no region holds goes to
+ * the miss hook, if any, and is looked up once more.
+ * Return: number of iovecs used, or -EFAULT (outside every region, or
+ * wraps), -E2BIG (more than @max iovecs).
  */
 int vb_mem_gpa_to_iov(const struct vb_mem *mem, uint64_t gpa, uint64_t len, struct iovec *iov,
 		      unsigned int max);
 
-/* Whether one region holds [gpa, gpa + len), without the miss hook. */
+/**
+ * vb_mem_covers() - whether one region holds a guest range
+ * @mem:	the map
+ * @gpa:	first guest-physical byte
+ * @len:	bytes
+ *
+ * Does not call the miss hook: it asks what is mapped now.
+ */
 bool vb_mem_covers(const struct vb_mem *mem, uint64_t gpa, uint64_t len);
 
-/* Host pointer for a range that must lie inside one region, or NULL. */
+/**
+ * vb_mem_gpa_to_host() - host pointer for a guest range inside one region
+ * @mem:	the map
+ * @gpa:	first guest-physical byte
+ * @len:	bytes; the whole range must lie in the region that holds @gpa
+ *
+ * An address no region holds goes to the miss hook, if any, and is looked
+ * up once more.
+ * Return: the pointer, or NULL.
+ */
 void *vb_mem_gpa_to_host(const struct vb_mem *mem, uint64_t gpa, uint64_t len);
+
+/**
+ * vb_mem_uva_to_host() - host pointer for a front-end virtual range
+ * @mem:	the map
+ * @uva:	first byte, as a front-end virtual address (vring addresses)
+ * @len:	bytes; the whole range must lie in one region
+ *
+ * Does not call the miss hook, which works on guest-physical addresses.
+ * Return: the pointer, or NULL.
+ */
 void *vb_mem_uva_to_host(const struct vb_mem *mem, uint64_t uva, uint64_t len);
 
-/* Guest-physical address of a front-end virtual address, or UINT64_MAX. */
+/**
+ * vb_mem_uva_to_gpa() - guest-physical address of a front-end virtual one
+ * @mem:	the map
+ * @uva:	the address
+ *
+ * Return: the address, or UINT64_MAX when no region holds @uva.
+ */
 uint64_t vb_mem_uva_to_gpa(const struct vb_mem *mem, uint64_t uva);
 
 #endif

@@ -60,6 +60,13 @@ struct vb_chain {
 
 /**
  * vb_vq_map() - resolve the ring addresses through the memory table
+ * @vq:		the virtqueue; its position is left as it is
+ * @mem:	the memory table, kept for walking chains
+ * @num:	ring size
+ * @addrs:	front-end virtual addresses of the three parts, and where the
+ *		used ring is logged
+ *
+ * Raises max_chain to @num when it is lower.
  * Return: 0, -EINVAL for a size that is not a power of two up to
  * VB_VQ_MAX_SIZE, -EFAULT for a ring outside guest memory.
  */
@@ -68,35 +75,78 @@ int vb_vq_map(struct vb_vq *vq, const struct vb_mem *mem, uint16_t num,
 
 /**
  * vb_vq_pop() - take the next available head
+ * @vq:		the virtqueue
+ * @head:	out: the head
+ *
+ * A head taken is marked in flight in the shared region (vb_vq_track()).
  * Return: 1 with *head set, 0 when the ring is empty, -EBADMSG when the
  * guest published an impossible index or head.
  */
 int vb_vq_pop(struct vb_vq *vq, uint16_t *head);
 
-/* Mark a head in flight in the shared region (also used for resubmission). */
+/**
+ * vb_vq_track() - mark a head in flight in the shared region
+ * @vq:		the virtqueue
+ * @head:	the head
+ *
+ * vb_vq_pop() does it for new heads; a ring calls it for heads it
+ * resubmits. Each head gets the next submission counter, so a later
+ * back-end resubmits in order. Nothing without a region.
+ */
 void vb_vq_track(struct vb_vq *vq, uint16_t head);
 
 /**
  * vb_vq_walk() - translate the chain that starts at head
+ * @vq:		the virtqueue
+ * @head:	a head from vb_vq_pop()
+ * @chain:	out: readable iovecs first, then writable ones
+ *
+ * Descriptors are copied before use: the guest may change them meanwhile.
  * Return: 0, or -EBADMSG for a loop, a chain longer than allowed, a bad
  * indirect table, a readable descriptor after a writable one, an address
  * outside guest memory or a wrapping length.
  */
 int vb_vq_walk(const struct vb_vq *vq, uint16_t head, struct vb_chain *chain);
 
-/* Publish one used entry; written bytes are logged when logging is on. */
+/**
+ * vb_vq_push() - publish one used entry
+ * @vq:		the virtqueue
+ * @head:	the finished head
+ * @len:	bytes the device wrote into the chain
+ *
+ * While used-ring logging is on, the used entry and index it writes are
+ * marked dirty; the @len bytes of payload are not (vb_vq_log_write()).
+ * The head leaves the in-flight region after the used index is published.
+ */
 void vb_vq_push(struct vb_vq *vq, uint16_t head, uint32_t len);
 
-/* Whether the driver wants an interrupt for what was pushed since last time. */
+/**
+ * vb_vq_should_notify() - whether the driver wants an interrupt now
+ * @vq:		the virtqueue
+ *
+ * For what was pushed since the last call: with EVENT_IDX the call
+ * records what it answered for, so call it once per notification decision.
+ * Return: true to signal the driver.
+ */
 bool vb_vq_should_notify(struct vb_vq *vq);
 
 /**
  * vb_vq_arm() - ask for a kick at the next avail entry (EVENT_IDX)
+ * @vq:		the virtqueue
+ *
+ * Call before sleeping on the kick fd.
  * Return: true when entries arrived meanwhile and must be processed now.
  */
 bool vb_vq_arm(struct vb_vq *vq);
 
-/* Log a guest write that did not go through vb_vq_push (request payloads). */
+/**
+ * vb_vq_log_write() - log a guest write that did not go through vb_vq_push()
+ * @vq:		the virtqueue
+ * @gpa:	first guest byte written (request payloads, status bytes)
+ * @len:	bytes
+ *
+ * Nothing unless the transport logs (VHOST_F_LOG_ALL).
+ */
 void vb_vq_log_write(const struct vb_vq *vq, uint64_t gpa, uint64_t len);
 
 #endif

@@ -66,13 +66,27 @@ struct fe_blk {
 
 /**
  * fe_blk_open() - connect to a vhost-user-blk back-end and start its queues
+ * @blk:	initialised here
+ * @path:	the back-end's socket
+ * @opts:	queues, sizes and bring-up choices (NULL: the defaults)
+ *
  * Return: 0 or -errno; on failure everything is released.
  */
 int fe_blk_open(struct fe_blk *blk, const char *path, const struct fe_blk_opts *opts);
+
+/**
+ * fe_blk_close() - drop the connection or device and free what @blk owns
+ * @blk:	the driver, open or failed
+ *
+ * Guest memory and rings a peer owns (after fe_blk_open_peer(), or for
+ * the source of fe_blk_adopt()) are left to that peer.
+ */
 void fe_blk_close(struct fe_blk *blk);
 
 /**
  * fe_blk_reconnect() - attach to a new back-end, as QEMU does after a reconnect
+ * @blk:	an open vhost-user driver
+ * @path:	the new back-end's socket
  *
  * Keeps guest memory, rings, requests and the in-flight region; connects to
  * @path, renegotiates (the features must not change), then SET_INFLIGHT_FD
@@ -84,12 +98,11 @@ void fe_blk_close(struct fe_blk *blk);
  */
 int fe_blk_reconnect(struct fe_blk *blk, const char *path);
 
-/*
- * The in-flight region of queue @q as mapped by the front-end (each queue
- * takes mmap_size / num_queues bytes), or NULL without one.
- */
 /**
  * fe_blk_open_peer() - attach to a second back-end over @src's guest memory
+ * @dst:	initialised here
+ * @path:	the second back-end's socket
+ * @src:	an open driver whose options and memory @dst takes
  *
  * Connects to @path and negotiates as @src did (the features must match:
  * -EPROTO), reads the config, sets up a fresh in-flight region when @src
@@ -103,7 +116,9 @@ int fe_blk_open_peer(struct fe_blk *dst, const char *path, const struct fe_blk *
 
 /**
  * fe_blk_open_vdpa() - open a vhost-vdpa device and start its queues
+ * @blk:	initialised here
  * @dev_path:	/dev/vhost-vdpa-N
+ * @opts:	queues, sizes and bring-up choices (NULL: the defaults)
  *
  * SET_OWNER, backend features, device features (VERSION_1 and
  * ACCESS_PLATFORM required), the config space, guest memory mapped at its
@@ -116,6 +131,9 @@ int fe_blk_open_vdpa(struct fe_blk *blk, const char *dev_path, const struct fe_b
 
 /**
  * fe_blk_open_vdpa_peer() - re-attach @src's guest to another vhost-vdpa device
+ * @dst:	initialised here
+ * @dev_path:	/dev/vhost-vdpa-N of the new device
+ * @src:	a suspended driver, on either transport
  * @bases:	one next-avail index per queue for the new device; NULL: @src->bases
  *
  * The migration destination of a vhost-vdpa client (or of a vhost-user one:
@@ -130,9 +148,9 @@ int fe_blk_open_vdpa(struct fe_blk *blk, const char *dev_path, const struct fe_b
 int fe_blk_open_vdpa_peer(struct fe_blk *dst, const char *dev_path, struct fe_blk *src,
 			  const uint16_t *bases);
 
-/*
- * fe_blk_suspend() - stop the device and read every ring's base into
- * blk->bases. Return: 0 or -errno.
+/**
+ * fe_blk_suspend() - stop the device and read every ring's base
+ * @blk:	the driver; blk->bases receives the bases
  *
  * vhost-user: GET_VRING_BASE every ring; the back-end completes what it took
  * and stops.
@@ -140,62 +158,191 @@ int fe_blk_open_vdpa_peer(struct fe_blk *dst, const char *dev_path, struct fe_bl
  * VHOST_GET_VRING_BASE every ring. Without SUSPEND the kernel cannot stop
  * the device and the bases are only stable if the caller quiesced it some
  * other way first (fe_ctl_suspend() on vblkd's control socket).
+ * Return: 0 or -errno.
  */
 int fe_blk_suspend(struct fe_blk *blk);
 
-/*
- * fe_blk_resume() - start every ring again from blk->bases, keeping the
- * driver's indices and requests. Return: 0 or -errno.
+/**
+ * fe_blk_resume() - start every ring again from blk->bases
+ * @blk:	a suspended driver
  *
+ * Keeps the driver's indices and requests.
  * vhost-user: the ring messages again, then DRIVER_OK.
  * vhost-vdpa: VHOST_VDPA_RESUME after a kernel suspend when RESUME is
  * offered; otherwise as QEMU does, reset, negotiate the same features, remap
  * guest memory, set the rings up from blk->bases and DRIVER_OK. A device
  * quiesced with fe_ctl_suspend() also wants fe_ctl_resume().
+ * Return: 0 or -errno.
  */
 int fe_blk_resume(struct fe_blk *blk);
 
-/*
- * fe_blk_adopt() - move the rings (and their bases) of a suspended @src to
- * its peer @dst: @dst owns memory and rings from now on, @src only borrows.
+/**
+ * fe_blk_adopt() - move the rings of a suspended @src to its peer @dst
+ * @dst:	the peer (fe_blk_open_peer()); takes the rings and their bases
+ * @src:	the suspended source
+ *
+ * @dst owns memory and rings from now on, @src only borrows.
  */
 void fe_blk_adopt(struct fe_blk *dst, struct fe_blk *src);
 
+/**
+ * fe_blk_inflight_queue() - queue @q's in-flight region as the front-end maps it
+ * @blk:	the driver
+ * @q:		the queue
+ *
+ * Each queue takes mmap_size / num_queues bytes of the region.
+ * Return: the region, or NULL without one or for @q out of range.
+ */
 struct vb_inflight_queue *fe_blk_inflight_queue(struct fe_blk *blk, unsigned int q);
 
-/* Submit (and kick) one request; *@req is owned by the caller until freed. */
+/*
+ * Submit (and kick) one request. *@req is owned by the caller until
+ * fe_blk_req_free(). Each returns 0, -EINVAL for a queue out of range,
+ * -ENOMEM when guest memory runs out, -ENOSPC when the ring is full, or
+ * the kick's error: then *@req is set, for the request is on the ring.
+ */
+
+/**
+ * fe_blk_submit_read() - VIRTIO_BLK_T_IN
+ * @blk:	the driver
+ * @q:		the queue
+ * @sector:	first 512-byte sector
+ * @len:	bytes, read into req->data
+ * @req:	out: the request
+ *
+ * Return: see above.
+ */
 int fe_blk_submit_read(struct fe_blk *blk, unsigned int q, uint64_t sector, size_t len,
 		       struct fe_blk_req **req);
+
+/**
+ * fe_blk_submit_write() - VIRTIO_BLK_T_OUT
+ * @blk:	the driver
+ * @q:		the queue
+ * @sector:	first 512-byte sector
+ * @buf:	@len bytes, copied into guest memory
+ * @len:	bytes
+ * @req:	out: the request
+ *
+ * Return: see above.
+ */
 int fe_blk_submit_write(struct fe_blk *blk, unsigned int q, uint64_t sector, const void *buf,
 			size_t len, struct fe_blk_req **req);
+
+/**
+ * fe_blk_submit_flush() - VIRTIO_BLK_T_FLUSH
+ * @blk:	the driver
+ * @q:		the queue
+ * @req:	out: the request
+ *
+ * Return: see above.
+ */
 int fe_blk_submit_flush(struct fe_blk *blk, unsigned int q, struct fe_blk_req **req);
+
+/**
+ * fe_blk_submit_discard() - VIRTIO_BLK_T_DISCARD of one segment
+ * @blk:	the driver
+ * @q:		the queue
+ * @sector:	first 512-byte sector
+ * @nsectors:	how many
+ * @req:	out: the request
+ *
+ * Return: see above.
+ */
 int fe_blk_submit_discard(struct fe_blk *blk, unsigned int q, uint64_t sector,
 			  uint32_t nsectors, struct fe_blk_req **req);
+
+/**
+ * fe_blk_submit_write_zeroes() - VIRTIO_BLK_T_WRITE_ZEROES of one segment
+ * @blk:	the driver
+ * @q:		the queue
+ * @sector:	first 512-byte sector
+ * @nsectors:	how many
+ * @unmap:	set VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP
+ * @req:	out: the request
+ *
+ * Return: see above.
+ */
 int fe_blk_submit_write_zeroes(struct fe_blk *blk, unsigned int q, uint64_t sector,
 			       uint32_t nsectors, bool unmap, struct fe_blk_req **req);
+
+/**
+ * fe_blk_submit_get_id() - VIRTIO_BLK_T_GET_ID
+ * @blk:	the driver
+ * @q:		the queue
+ * @req:	out: the request; the serial lands in req->data
+ *
+ * Return: see above.
+ */
 int fe_blk_submit_get_id(struct fe_blk *blk, unsigned int q, struct fe_blk_req **req);
 
 /**
  * fe_blk_reap() - collect completions of queue @q
+ * @blk:	the driver
+ * @q:		the queue
+ * @timeout_ms:	how long to wait when nothing is used yet
  *
  * Waits on the call eventfd up to @timeout_ms when nothing is used yet.
- * Return: number of requests completed (> 0), -ETIMEDOUT, or -errno.
+ * Raw chains a test placed are collected but not counted.
+ * Return: number of requests completed (> 0), -ETIMEDOUT, -EINVAL for a
+ * queue out of range, -EPROTO for a used head outside the ring, or -errno.
  */
 int fe_blk_reap(struct fe_blk *blk, unsigned int q, int timeout_ms);
 
-/* Reap until @req is done; 0 or -ETIMEDOUT. */
+/**
+ * fe_blk_wait() - reap until @req is done
+ * @blk:	the driver
+ * @req:	a submitted request
+ * @timeout_ms:	how long in all
+ *
+ * Return: 0, -ETIMEDOUT, or the fe_blk_reap() error.
+ */
 int fe_blk_wait(struct fe_blk *blk, struct fe_blk_req *req, int timeout_ms);
+
+/**
+ * fe_blk_req_free() - free a request and its guest memory
+ * @blk:	the driver
+ * @req:	the request, or NULL
+ *
+ * A request still on the ring is not freed (the device may still write
+ * its memory): it leaks rather than risk a use after free.
+ */
 void fe_blk_req_free(struct fe_blk *blk, struct fe_blk_req *req);
 
-/*
- * Synchronous helpers: submit, wait, copy out.
+/* Synchronous helpers: submit, wait up to 5 s, copy out, free. */
+
+/**
+ * fe_blk_read() - read sectors synchronously
+ * @blk:	the driver
+ * @q:		the queue
+ * @sector:	first 512-byte sector
+ * @buf:	out: @len bytes (written only when the wait succeeds)
+ * @len:	bytes
+ *
  * Return: the virtio-blk status byte (>= 0) or -errno.
  */
 int fe_blk_read(struct fe_blk *blk, unsigned int q, uint64_t sector, void *buf, size_t len);
+
+/**
+ * fe_blk_write() - write sectors synchronously
+ * @blk:	the driver
+ * @q:		the queue
+ * @sector:	first 512-byte sector
+ * @buf:	@len bytes
+ * @len:	bytes
+ *
+ * Return: the virtio-blk status byte (>= 0) or -errno.
+ */
 int fe_blk_write(struct fe_blk *blk, unsigned int q, uint64_t sector, const void *buf,
 		 size_t len);
 
-/* The queue under request @q, for raw descriptor placement. */
+/**
+ * fe_blk_vq() - the queue under request queue @q, for raw descriptor placement
+ * @blk:	the driver
+ * @q:		the queue
+ *
+ * Return: the queue, or NULL for @q out of range.
+ */
 struct fe_vq *fe_blk_vq(struct fe_blk *blk, unsigned int q);
 
 #endif

@@ -35,21 +35,49 @@ struct fe_blk_ops {
 
 extern const struct fe_blk_ops fe_blk_vdpa_ops;
 
-/* Zero @blk, every fd -1, @opts (may be NULL) kept, @ops set. */
+/**
+ * fe_blk_init() - a driver that holds nothing yet
+ * @blk:	zeroed here, every fd -1
+ * @opts:	kept in blk->opts; may be NULL
+ * @ops:	the transport
+ */
 void fe_blk_init(struct fe_blk *blk, const struct fe_blk_opts *opts,
 		 const struct fe_blk_ops *ops);
+
+/**
+ * fe_blk_fini_queues() - free every queue the driver set up
+ * @blk:	the driver; blk->num_queues is 0 afterwards
+ */
 void fe_blk_fini_queues(struct fe_blk *blk);
 
+/**
+ * fe_blk_opt_queues() - the number of queues, defaults applied
+ * @opts:	the options
+ *
+ * Return: opts->num_queues, or 1 when 0.
+ */
 static inline unsigned int fe_blk_opt_queues(const struct fe_blk_opts *opts)
 {
 	return opts->num_queues ? opts->num_queues : 1;
 }
 
+/**
+ * fe_blk_opt_qsize() - the ring size, defaults applied
+ * @opts:	the options
+ *
+ * Return: opts->queue_size, or 128 when 0.
+ */
 static inline unsigned int fe_blk_opt_qsize(const struct fe_blk_opts *opts)
 {
 	return opts->queue_size ? opts->queue_size : 128;
 }
 
+/**
+ * fe_blk_opt_mem() - the guest memory size, defaults applied
+ * @opts:	the options
+ *
+ * Return: opts->mem_size, or 16 MiB when 0.
+ */
 static inline uint64_t fe_blk_opt_mem(const struct fe_blk_opts *opts)
 {
 	return opts->mem_size ? opts->mem_size : 16 << 20;

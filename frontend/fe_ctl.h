@@ -18,21 +18,54 @@
 
 struct fe_vu;
 
-/*
+/**
+ * fe_ctl_negotiate() - protocol negotiation on a control connection
+ * @vu:		a connection to the control socket
+ *
  * On a new connection: GET_FEATURES, GET_PROTOCOL_FEATURES, then
  * SET_PROTOCOL_FEATURES with those of DEVICE_STATE and REPLY_ACK the
  * back-end offers (REPLY_ACK so a refused restart shows). A connection
  * that negotiated already is left as it is.
+ * Return: 0, -EOPNOTSUPP without F_PROTOCOL_FEATURES, or another -errno.
  */
 int fe_ctl_negotiate(struct fe_vu *vu);
 
-/* GET_VRING_BASE on rings 0..@nqueues-1; @bases gets one index per ring. */
+/**
+ * fe_ctl_stop_rings() - GET_VRING_BASE on rings 0..@nqueues-1
+ * @vu:		a connection to the control socket (negotiated here if new)
+ * @nqueues:	how many rings
+ * @bases:	out: one next-avail index per ring
+ *
+ * Return: 0, -EPROTO for an index beyond 16 bits, or another -errno.
+ */
 int fe_ctl_stop_rings(struct fe_vu *vu, unsigned int nqueues, uint16_t *bases);
-/* SET_VRING_ENABLE(1) on rings 0..@nqueues-1. */
+
+/**
+ * fe_ctl_start_rings() - SET_VRING_ENABLE(1) on rings 0..@nqueues-1
+ * @vu:		a connection to the control socket (negotiated here if new)
+ * @nqueues:	how many rings
+ *
+ * Return: 0 or -errno; -EREMOTEIO when vblkd refused a restart.
+ */
 int fe_ctl_start_rings(struct fe_vu *vu, unsigned int nqueues);
 
-/* The same, each over its own connection to the control socket @ctl_path. */
+/**
+ * fe_ctl_suspend() - fe_ctl_stop_rings() over a connection of its own
+ * @ctl_path:	the control socket
+ * @nqueues:	how many rings
+ * @bases:	out: one next-avail index per ring
+ *
+ * Return: 0 or -errno.
+ */
 int fe_ctl_suspend(const char *ctl_path, unsigned int nqueues, uint16_t *bases);
+
+/**
+ * fe_ctl_resume() - fe_ctl_start_rings() over a connection of its own
+ * @ctl_path:	the control socket
+ * @nqueues:	how many rings
+ *
+ * Return: 0 or -errno.
+ */
 int fe_ctl_resume(const char *ctl_path, unsigned int nqueues);
 
 #endif

@@ -31,19 +31,47 @@ struct fe_mem {
  * Return: 0 or -errno.
  */
 int fe_mem_init(struct fe_mem *mem, uint64_t size, uint64_t gpa);
+
+/**
+ * fe_mem_fini() - unmap guest memory and close its memfd
+ * @mem:	the memory; left with fd -1, so a second call is harmless
+ */
 void fe_mem_fini(struct fe_mem *mem);
 
 /**
  * fe_mem_alloc() - allocate zeroed, page-aligned guest memory
+ * @mem:	the memory
+ * @len:	bytes, rounded up to whole pages
+ *
  * Return: pointer into the mapping, or NULL when no run of free pages fits.
  */
 void *fe_mem_alloc(struct fe_mem *mem, size_t len);
+
+/**
+ * fe_mem_free() - give pages back to the allocator
+ * @mem:	the memory
+ * @p:		what fe_mem_alloc() returned, or NULL
+ * @len:	the length it was given
+ *
+ * A range outside the mapping is ignored.
+ */
 void fe_mem_free(struct fe_mem *mem, void *p, size_t len);
 
-/* Guest-physical address of @p, which must lie inside the mapping. */
+/**
+ * fe_mem_gpa() - guest-physical address of a pointer into guest memory
+ * @mem:	the memory
+ * @p:		must lie inside the mapping (not checked)
+ *
+ * Return: the address descriptors carry.
+ */
 uint64_t fe_mem_gpa(const struct fe_mem *mem, const void *p);
 
-/* Front-end virtual address of @p as vhost-user carries it (userspace_addr). */
+/**
+ * fe_mem_uaddr() - front-end virtual address of @p, as vhost-user carries it
+ * @p:		a pointer into guest memory
+ *
+ * Return: @p as the userspace_addr of SET_MEM_TABLE and SET_VRING_ADDR.
+ */
 static inline uint64_t fe_mem_uaddr(const void *p)
 {
 	return (uint64_t)(uintptr_t)p;

@@ -63,6 +63,12 @@ enum vu_request {
 	VHOST_USER_MAX
 };
 
+/**
+ * vu_request_name() - the spec's name of a request id, for log lines
+ * @request:	a request id from the wire (any value)
+ *
+ * Return: a static string without the VHOST_USER_ prefix, or "UNKNOWN".
+ */
 const char *vu_request_name(uint32_t request);
 
 #define VHOST_USER_VERSION 0x1u
@@ -194,26 +200,53 @@ struct vu_msg {
  * @msg:	filled on success; fds not used by the caller must be closed
  *		with vu_msg_close_fds()
  *
- * Return: 0, -ECONNRESET on orderly EOF, -EMSGSIZE for a payload larger than
- * VU_PAYLOAD_MAX (the stream cannot be resynchronised), or another -errno.
+ * The message is not validated: see vu_msg_check(). On failure the fds
+ * that came are closed and msg->nfds is 0.
+ * Return: 0, -ECONNRESET on EOF (also in the middle of a message),
+ * -EMSGSIZE for a payload larger than VU_PAYLOAD_MAX or more than
+ * VU_MAX_FDS fds (the stream cannot be resynchronised), or another -errno.
  */
 int vu_msg_recv(int sock, struct vu_msg *msg);
 
 /**
  * vu_msg_send() - write one message with msg->nfds fds (not consumed)
- * Return: 0 or -errno.
+ * @sock:	connected UNIX stream socket
+ * @msg:	header, msg->hdr.size bytes of payload, and the fds to pass
+ *
+ * Never raises SIGPIPE.
+ * Return: 0, -EINVAL for a payload larger than VU_PAYLOAD_MAX or more than
+ * VU_MAX_FDS fds, -EIO for a short write (a dead peer), or another -errno.
  */
 int vu_msg_send(int sock, const struct vu_msg *msg);
 
+/**
+ * vu_msg_close_fds() - close the fds a message still holds
+ * @msg:	the message; entries already taken must be set to -1
+ *
+ * Leaves msg->nfds at 0, so calling it twice is harmless.
+ */
 void vu_msg_close_fds(struct vu_msg *msg);
 
-/* Whether the front-end waits for a reply to this request, NEED_REPLY aside. */
+/**
+ * vu_request_has_reply() - whether a request always gets a reply
+ * @request:	the request id
+ *
+ * A reply that the spec defines for the request, regardless of
+ * NEED_REPLY (REPLY_ACK adds one to any request).
+ * Return: 1 when the front-end waits for a reply, else 0.
+ */
 int vu_request_has_reply(uint32_t request);
 
 /**
  * vu_msg_check() - validate a message header against what its id requires
- * Return: 0, or -EINVAL for a payload size or fd count the id cannot carry.
+ * @msg:	a received message
+ *
+ * Checks the version bits and the payload size; fd counts are the
+ * dispatcher's and handlers' to check. A known id this implementation does not handle
+ * passes: the dispatcher refuses it.
  * Pure function over bytes: usable from fuzzers and unit tests.
+ * Return: 0, -EPROTO for another protocol version, -EOPNOTSUPP for an id
+ * outside the spec, or -EINVAL for a payload size the id cannot carry.
  */
 int vu_msg_check(const struct vu_msg *msg);
 

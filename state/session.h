@@ -6,7 +6,7 @@
  * loop keeps answering. The session knows nothing of devices or transports:
  * a save sends a blob the caller serialised; a load decodes into whatever
  * the caller's section callback stages, and the caller applies it once
- * state_session_check() reports success.
+ * state_session_wait() reports success.
  */
 #ifndef VB_STATE_SESSION_H
 #define VB_STATE_SESSION_H
@@ -51,7 +51,9 @@ void state_session_init(struct state_session *s);
  * @fd:		the pipe's write end; always consumed
  * @owner:	the connection that asked
  *
- * Return: STATE_OK, or STATE_E_IO when the transfer cannot start.
+ * A transfer still in progress is aborted first: a new one replaces it.
+ * Return: STATE_OK, or STATE_E_IO when the transfer cannot start (then
+ * recorded as the result CHECK reports).
  */
 int state_session_save_take_fd(struct state_session *s, int fd, uint64_t owner);
 
@@ -64,9 +66,12 @@ int state_session_save_take_fd(struct state_session *s, int fd, uint64_t owner);
  * @on_section:	decodes each section into @load
  * @load_check:	after the trailer: whether @load is complete
  * @load_free:	frees @load when the session ends
- * @load:	the staging area; owned by the session from here on
+ * @load:	the staging area; owned by the session from here on, freed
+ *		with @load_free also when this fails
  *
- * Return: STATE_OK, or STATE_E_IO when the transfer cannot start.
+ * A transfer still in progress is aborted first: a new one replaces it.
+ * Return: STATE_OK, or STATE_E_IO when the transfer cannot start (then
+ * recorded as the result CHECK reports).
  */
 int state_session_load_take_fd(struct state_session *s, int fd, uint64_t owner,
 			       uint32_t device_type, state_section_fn on_section,
@@ -89,8 +94,10 @@ void state_session_refuse(struct state_session *s, uint64_t owner, int err);
  * Waits at most STATE_SESSION_CHECK_WAIT_MS; a transfer still moving then
  * is aborted. Call it with no lock held. The session stays open on success
  * of a load, so that the caller can apply s->load, then state_session_end().
- * Return: the enum state_err of the transfer; STATE_E_INCOMPLETE to a
- * connection that started no transfer.
+ * Return: the enum state_err of the transfer (STATE_E_INCOMPLETE when it
+ * was aborted for taking too long); with no transfer running, the result
+ * last recorded for @owner; STATE_E_INCOMPLETE to a connection that started
+ * no transfer.
  */
 int state_session_wait(struct state_session *s, uint64_t owner);
 
@@ -98,6 +105,8 @@ int state_session_wait(struct state_session *s, uint64_t owner);
  * state_session_end() - record the final result, free the transfer
  * @s:		the session
  * @result:	what later CHECKs report
+ *
+ * A transfer still moving is aborted and its thread joined first.
  */
 void state_session_end(struct state_session *s, int result);
 

@@ -31,9 +31,15 @@ struct ctl_result {
 	uint64_t total_us;
 };
 
-/*
- * Print @r to @out: one JSON object with @json, else a sentence. A failure
- * is also explained on stderr, with the back-end's state_err text.
+/**
+ * ctl_report() - tell the user what a command did
+ * @out:	where the report goes (flushed)
+ * @json:	one JSON object instead of a sentence
+ * @r:		the result
+ *
+ * A failure is explained on stderr, with the back-end's state_err text.
+ * With @json the object goes to @out in either case; without it, @out
+ * gets a sentence only on success.
  */
 void ctl_report(FILE *out, bool json, const struct ctl_result *r);
 

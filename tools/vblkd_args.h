@@ -16,7 +16,17 @@ struct vblkd_args {
 	int log_level;
 };
 
-/* Return: 0 to run, 1 when --help/--version was served, -EINVAL on bad input. */
+/**
+ * vblkd_args_parse() - vblkd's command line
+ * @a:		out: the parsed arguments
+ * @argc:	as main() got it
+ * @argv:	as main() got it
+ *
+ * --image and exactly one of --vhost-user or --vduse are required;
+ * --no-vdpa-add and --state-dir go with --vduse only. Bad input is
+ * explained on stderr; --help and --version print to stdout.
+ * Return: 0 to run, 1 when --help/--version was served, -EINVAL on bad input.
+ */
 int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv);
 
 #endif

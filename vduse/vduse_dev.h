@@ -47,6 +47,10 @@ int vduse_dev_serve(struct vduse_dev *v);
  * vduse_dev_destroy() - stop the thread, quiesce the device, free the handle
  * @v:		the handle, or NULL
  * @remove:	destroy the device in the kernel, and its in-flight file
+ *
+ * Without @remove the device stays in the kernel for a later vblkd to
+ * re-attach to. When the kernel refuses to destroy it, the in-flight file
+ * stays too (logged).
  */
 void vduse_dev_destroy(struct vduse_dev *v, bool remove);
 
@@ -65,7 +69,8 @@ uint64_t vduse_dev_extra_features(void *opaque);
  * @base:	out: where the ring stopped
  *
  * The ring stays stopped (held) until vduse_dev_ring_start() or a reset,
- * also across a restart of vblkd. Return: 0.
+ * also across a restart of vblkd when the in-flight file records it.
+ * Return: 0.
  */
 int vduse_dev_ring_stop(void *opaque, unsigned int index, uint16_t *base);
 
@@ -74,7 +79,11 @@ int vduse_dev_ring_stop(void *opaque, unsigned int index, uint16_t *base);
  * @opaque:	the handle
  * @index:	a queue index the caller checked
  *
- * Return: 0 or the start error.
+ * Only a ring vduse_dev_ring_stop() holds is released. It starts at once
+ * when the driver is ready and the device is not suspended; during an
+ * IOTLB update, when the new mappings are in; before DRIVER_OK, when the
+ * driver gets there.
+ * Return: 0 (also for a ring not held) or the start error.
  */
 int vduse_dev_ring_start(void *opaque, unsigned int index);
 

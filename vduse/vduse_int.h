@@ -77,28 +77,101 @@ struct vduse_dev {
 void vduse_dev_handle(struct vduse_dev *v, const struct vduse_dev_request *req,
 		      struct vduse_dev_response *resp);
 
-/* IOTLB (vduse_iotlb.c): map every range the kernel has. Return: 0 or -errno. */
+/* IOTLB (vduse_iotlb.c): each entry is one region whose gpa and uva are the IOVA. */
+
+/**
+ * vduse_iotlb_map_all() - map every range the kernel's IOTLB has
+ * @v:		the handle; no ring may run
+ *
+ * A stale mapping that overlaps a new entry is dropped first, which is why
+ * no ring may run. Entries already mapped are left alone; read-only
+ * entries stay unmapped (logged), and a descriptor into them fails.
+ * Return: 0, or -errno when the kernel refused (-EIO for an entry other
+ * than the one asked for).
+ */
 int vduse_iotlb_map_all(struct vduse_dev *v);
-/* vb_mem's miss hook: map the IOTLB entry holding @iova. Return: 0 or -EFAULT. */
+
+/**
+ * vduse_iotlb_miss() - vb_mem's miss hook: map the IOTLB entry holding @iova
+ * @opaque:	the handle
+ * @iova:	the address no region holds
+ *
+ * Runs on the workers while rings run (virtio_vdpa's bounce area enters
+ * the IOTLB only when the driver maps its first buffer, after DRIVER_OK),
+ * and on the message thread to map a ring before it starts. A stale
+ * mapping in the way is not dropped here; the entry then stays unmapped
+ * until the IOTLB update that follows.
+ * Return: 0 when an entry holds @iova (the caller's retry tells whether it
+ * could be mapped), or -EFAULT.
+ */
 int vduse_iotlb_miss(void *opaque, uint64_t iova);
-/* Forget the mappings that overlap [start, last]. */
+
+/**
+ * vduse_iotlb_drop() - forget the mappings that overlap an IOVA range
+ * @v:		the handle; no ring may run
+ * @start:	first IOVA
+ * @last:	last IOVA, inclusive (UINT64_MAX allowed)
+ */
 void vduse_iotlb_drop(struct vduse_dev *v, uint64_t start, uint64_t last);
-/* Forget every mapping (a reset: a ring may move). */
+
+/**
+ * vduse_iotlb_clear() - forget every mapping
+ * @v:		the handle; no ring may run
+ *
+ * For a reset: a ring may move, so nothing mapped before may be trusted.
+ */
 void vduse_iotlb_clear(struct vduse_dev *v);
 
 /*
  * The in-flight file under --state-dir (vduse_inflight.c): the spec's
  * in-flight regions in a file, so a vblkd started after a crash resubmits
- * what the dead one had taken from the rings. @keep: a re-attach, use what
- * is there. Return: 0 or -errno (logged).
+ * what the dead one had taken from the rings.
+ */
+
+/**
+ * vduse_inflight_open() - open or create DIR/NAME.inflight and map it
+ * @v:		the handle, with state_dir set
+ * @keep:	a re-attach: use what is there
+ *
+ * A kept file whose size or header does not fit this device's geometry is
+ * started empty (logged). The mapping is MAP_SHARED, so what the workers
+ * record survives a kill -9 in the page cache.
+ * Return: 0, -ENAMETOOLONG for a path too long (not logged), or another
+ * -errno (logged).
  */
 int vduse_inflight_open(struct vduse_dev *v, bool keep);
+
+/**
+ * vduse_inflight_queue() - one queue's region in the in-flight file
+ * @v:		the handle, with the file open
+ * @index:	a queue index below the device's num_queues (not checked)
+ *
+ * Return: the region, laid out for rings of the device's queue_size.
+ */
 struct vb_inflight_queue *vduse_inflight_queue(struct vduse_dev *v, unsigned int index);
-/* Driver status, features and stopped rings, for a re-attach. */
+
+/**
+ * vduse_inflight_record() - save the device-wide state a re-attach needs
+ * @v:		the handle
+ *
+ * Driver status, features, the suspended flag and the rings the control
+ * socket holds stopped. Nothing without a file.
+ */
 void vduse_inflight_record(struct vduse_dev *v);
-/* Forget every ring's in-flight records (a driver reset). */
+
+/**
+ * vduse_inflight_reset() - forget every ring's in-flight records
+ * @v:		the handle
+ *
+ * For a driver reset; the header stays. Nothing without a file.
+ */
 void vduse_inflight_reset(struct vduse_dev *v);
-/* @remove: the device is gone, so is its file. */
+
+/**
+ * vduse_inflight_close() - unmap the in-flight file
+ * @v:		the handle; nothing when no file is open
+ * @remove:	the device is gone: remove its file too
+ */
 void vduse_inflight_close(struct vduse_dev *v, bool remove);
 
 #endif

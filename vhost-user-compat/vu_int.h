@@ -48,6 +48,21 @@ struct vu_server {
 /* Handlers return this when they filled msg as the reply to send. */
 #define VU_REPLY 1
 
+/**
+ * typedef vu_handler_fn - one message's handler, on either socket
+ * @s:		the server
+ * @c:		the connection the message came on
+ * @m:		the message, already checked by vu_msg_check() and against the
+ *		table's fd limit; the reply is built in place
+ *
+ * A handler takes the fds it keeps (setting their slot to -1); the
+ * dispatcher closes the rest. To send an fd with its reply, a handler sets
+ * @c->reply_fd. Front-end handlers run with the device's lock held, except
+ * SET_DEVICE_STATE_FD and CHECK_DEVICE_STATE; control handlers take what
+ * they need themselves.
+ * Return: VU_REPLY when @m holds the reply to send, 0 for success, or
+ * -errno (a request that expects a reply then drops the connection).
+ */
 typedef int (*vu_handler_fn)(struct vu_server *s, struct vu_conn *c, struct vu_msg *m);
 
 /* X(message, handler, most fds it may carry): the front-end socket (vu_handlers.c). */
@@ -97,6 +112,7 @@ typedef int (*vu_handler_fn)(struct vu_server *s, struct vu_conn *c, struct vu_m
 	X(GET_VRING_BASE, vu_ctl_get_vring_base, 0)               \
 	X(SET_VRING_ENABLE, vu_ctl_set_vring_enable, 0)
 
+/* Every handler in both lists is a vu_handler_fn, documented there. */
 #define VU_DECLARE(name, fn, nfds) int fn(struct vu_server *s, struct vu_conn *c, struct vu_msg *m);
 VU_HANDLER_LIST(VU_DECLARE)
 VU_DECLARE(, vu_ctl_get_features, )
@@ -122,9 +138,42 @@ uint64_t vu_offered_features(const struct vu_server *s);
  */
 int vu_reply_u64(struct vu_msg *m, uint64_t v);
 
-/* The in-flight region (vu_inflight_shm.c); each returns 0 or -errno. */
+/* The in-flight region (vu_inflight_shm.c). */
+
+/**
+ * vu_inflight_create() - GET_INFLIGHT_FD: a fresh, zeroed region
+ * @s:		the server
+ * @req:	in: num_queues and queue_size; out: mmap_size and mmap_offset
+ * @fd_out:	out: the sealed memfd to send to the front-end (the caller's)
+ *
+ * The region replaces any earlier one and is attached to the first
+ * num_queues rings, with the running rings paused around the change.
+ * Return: 0, -EINVAL for a geometry this device cannot have or a ring
+ * larger than queue_size, the error of making, sealing or mapping the
+ * memfd, or the error of restarting a ring.
+ */
 int vu_inflight_create(struct vu_server *s, struct vu_inflight *req, int *fd_out);
+
+/**
+ * vu_inflight_attach_take_fd() - SET_INFLIGHT_FD: adopt a region from before
+ * @s:		the server
+ * @req:	the geometry, size and offset the front-end sent
+ * @fd:		the region; always consumed
+ *
+ * The region a previous back-end recorded into, handed back after a
+ * reconnect: it replaces any earlier one, with the running rings paused
+ * around the change. Its records are hostile and are validated when a
+ * ring starts.
+ * Return: 0, -EINVAL for a geometry this device cannot have, a ring larger
+ * than queue_size, a size other than the geometry's or a file too short,
+ * the fstat or mmap error, or the error of restarting a ring.
+ */
 int vu_inflight_attach_take_fd(struct vu_server *s, const struct vu_inflight *req, int fd);
+
+/**
+ * vu_inflight_release() - detach the region from every ring and unmap it
+ * @s:		the server; no ring may be started
+ */
 void vu_inflight_release(struct vu_server *s);
 
 /**
@@ -135,6 +184,10 @@ void vu_inflight_release(struct vu_server *s);
  * @phase:	0 (stopped), the only phase defined
  * @fd:		the pipe end; always consumed
  *
+ * A transfer in progress is aborted first: a new one replaces it. A save
+ * serialises the device here, with its lock held; a save or a load is
+ * refused (STATE_E_BUSY) unless every ring is stopped. A refusal is
+ * recorded as what a later CHECK reports.
  * Return: STATE_OK or the enum state_err that refused it.
  */
 int vu_state_start_take_fd(struct vu_server *s, const struct vu_conn *c, uint32_t direction,
@@ -146,7 +199,10 @@ int vu_state_start_take_fd(struct vu_server *s, const struct vu_conn *c, uint32_
  * @c:		the connection that asks
  *
  * Waits a bounded time for the bytes to finish moving, with no lock held,
- * then applies a load to the suspended device. Return: an enum state_err.
+ * then applies a load to the suspended device. Nothing is applied when a
+ * ring started meanwhile (STATE_E_BUSY) or the state carries features this
+ * server never offered (STATE_E_CONTENT).
+ * Return: an enum state_err.
  */
 int vu_state_check(struct vu_server *s, const struct vu_conn *c);
 

@@ -35,7 +35,11 @@ struct vu_ctl_ops {
  * @ctl_opaque:	passed to @ctl_ops
  * @out:	the server
  *
- * Return: 0 or -errno (logged).
+ * The sockets are created mode 0600: guest memory and device state pass
+ * through them. A socket file a dead back-end left behind is replaced; one
+ * a live back-end listens on is not.
+ * Return: 0, -EADDRINUSE for a socket in use, -EEXIST for a path that is
+ * not a socket, or another -errno (logged).
  */
 int vu_server_new(struct vb_device *dev, const char *path, const char *ctl_path,
 		  const struct vu_ctl_ops *ctl_ops, void *ctl_opaque, struct vu_server **out);
@@ -45,7 +49,10 @@ int vu_server_new(struct vb_device *dev, const char *path, const char *ctl_path,
  * @s:		the server
  * @stop_fd:	an fd that becomes readable to stop (a signalfd)
  *
- * Return: 0 or -errno.
+ * A connection that fails is dropped (a front-end's drop resets the
+ * device) and the next one is accepted; the loop itself ends only on
+ * @stop_fd or a failing poll.
+ * Return: 0 when stopped, or the poll error.
  */
 int vu_server_run(struct vu_server *s, int stop_fd);
 

@@ -102,11 +102,60 @@ static inline struct blk_dev *blk_of(const struct vb_device *d)
 void blk_dev_counters(const struct blk_dev *dev, uint64_t out[BLK_CNT_MAX]);
 
 /* The ops table's entries, by file. blk_config.c: */
+
+/**
+ * blk_dev_features() - blk_dev_ops.features: the virtio-blk feature bits
+ * @d:		the device
+ *
+ * RO for a read-only image; CONFIG_WCE only when the transport carries
+ * config writes, the only way a driver switches the write cache.
+ * Return: the device's virtio bits (transport bits are not included).
+ */
 uint64_t blk_dev_features(const struct vb_device *d);
+
+/**
+ * blk_dev_get_config() - blk_dev_ops.get_config: read struct virtio_blk_config
+ * @d:		the device
+ * @offset:	first byte
+ * @buf:	out: @len bytes; those beyond the structure read 0
+ * @len:	bytes
+ */
 void blk_dev_get_config(const struct vb_device *d, uint32_t offset, uint8_t *buf, uint32_t len);
+
+/**
+ * blk_dev_set_config() - blk_dev_ops.set_config: the driver sets writeback
+ * @d:		the device
+ * @offset:	must be that of the wce byte
+ * @buf:	the byte; non-zero is writeback, 0 writethrough
+ * @len:	must be 1
+ *
+ * Return: 0, or -EINVAL for any other field (none is writable).
+ */
 int blk_dev_set_config(struct vb_device *d, uint32_t offset, const uint8_t *buf, uint32_t len);
-/* blk_io.c: one request chain, and its I/O completion. */
+
+/* blk_io.c: */
+
+/**
+ * blk_io_handle() - blk_dev_ops.handle: decode one chain, start its I/O
+ * @r:		the ring, on its worker
+ * @req:	the request, whose chain the ring walked
+ *
+ * A request that needs no I/O, or that fails to decode, completes at once
+ * with its status; one that cannot even carry a header and a status byte
+ * fails the ring (vb_ring_fail()). When the submission queue has no room
+ * the request completes with VIRTIO_BLK_S_IOERR.
+ */
 void blk_io_handle(struct vb_ring *r, struct vb_req *req);
+
+/**
+ * blk_io_done() - blk_dev_ops.io_done: complete a request from its I/O result
+ * @r:		the ring, on its worker
+ * @req:	the request
+ * @res:	the io_uring result
+ *
+ * A short read or write is an I/O error; a discard or write-zeroes the
+ * image's file system cannot do (-EOPNOTSUPP) is VIRTIO_BLK_S_UNSUPP.
+ */
 void blk_io_done(struct vb_ring *r, struct vb_req *req, int res);
 
 #endif

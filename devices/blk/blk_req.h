@@ -43,6 +43,11 @@ struct blk_req {
 
 /**
  * blk_req_parse() - decode the request held in r->vreq.chain
+ * @r:		the request; every field after vreq is set here
+ * @lim:	the disk's size, block size, read-only flag and serial
+ *
+ * The chain is the guest's: every length and sector is checked against
+ * @lim before anything is set up for I/O.
  * Return: -EBADMSG when the chain cannot even carry a header and a status
  * byte (the queue is broken); otherwise a VIRTIO_BLK_S_* status. With
  * VIRTIO_BLK_S_OK and r->op != BLK_OP_NONE, the I/O is still to be done;
@@ -50,7 +55,16 @@ struct blk_req {
  */
 int blk_req_parse(struct blk_req *r, const struct blk_limits *lim);
 
-/* Copy up to len bytes out of an iovec array, starting skip bytes in. */
+/**
+ * blk_iov_read() - copy bytes out of an iovec array
+ * @iov:	the array
+ * @n:		its entries
+ * @skip:	bytes to skip first
+ * @buf:	out: up to @len bytes
+ * @len:	room in @buf
+ *
+ * Return: bytes copied; less than @len when the iovecs end first.
+ */
 size_t blk_iov_read(const struct iovec *iov, unsigned int n, size_t skip, void *buf, size_t len);
 
 #endif
