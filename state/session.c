@@ -20,7 +20,7 @@ void state_session_init(struct state_session *s)
 	s->last_result = STATE_E_INCOMPLETE;
 }
 
-static int move_bytes(struct state_session *s)
+static enum state_err move_bytes(struct state_session *s)
 {
 	uint8_t buf[65536];
 	size_t sent = 0;
@@ -94,7 +94,7 @@ static void transfer_free(struct state_session *s)
 	s->owner = 0;
 }
 
-void state_session_refuse(struct state_session *s, uint64_t owner, int err)
+void state_session_refuse(struct state_session *s, uint64_t owner, enum state_err err)
 {
 	transfer_free(s);
 	s->last_result = err;
@@ -102,7 +102,7 @@ void state_session_refuse(struct state_session *s, uint64_t owner, int err)
 }
 
 /* Common start: pipe non-blocking, abort eventfd, thread. */
-static int start(struct state_session *s, int fd, uint64_t owner, uint32_t direction)
+static enum state_err start(struct state_session *s, int fd, uint64_t owner, uint32_t direction)
 {
 	int flags, err;
 
@@ -129,9 +129,9 @@ static int start(struct state_session *s, int fd, uint64_t owner, uint32_t direc
 	return STATE_OK;
 }
 
-int state_session_save_take_fd(struct state_session *s, int fd, uint64_t owner)
+enum state_err state_session_save_take_fd(struct state_session *s, int fd, uint64_t owner)
 {
-	int err;
+	enum state_err err;
 
 	state_session_abort(s, 0); /* a new transfer replaces the old one */
 	err = start(s, fd, owner, 0);
@@ -140,12 +140,12 @@ int state_session_save_take_fd(struct state_session *s, int fd, uint64_t owner)
 	return err;
 }
 
-int state_session_load_take_fd(struct state_session *s, int fd, uint64_t owner,
+enum state_err state_session_load_take_fd(struct state_session *s, int fd, uint64_t owner,
 			       uint32_t device_type, state_section_fn on_section,
 			       int (*load_check)(const void *load), void (*load_free)(void *load),
 			       void *load)
 {
-	int err;
+	enum state_err err;
 
 	state_session_abort(s, 0);
 	s->load = load;
@@ -166,7 +166,7 @@ err:
 }
 
 /* Join the thread; @wait: give it the CHECK bound to finish first. */
-static int join(struct state_session *s, bool wait)
+static enum state_err join(struct state_session *s, bool wait)
 {
 	struct timespec until;
 
@@ -180,9 +180,9 @@ static int join(struct state_session *s, bool wait)
 	return wait ? STATE_E_INCOMPLETE : STATE_E_ABORTED;
 }
 
-int state_session_wait(struct state_session *s, uint64_t owner)
+enum state_err state_session_wait(struct state_session *s, uint64_t owner)
 {
-	int result;
+	enum state_err result;
 
 	if (!s->active || s->owner != owner) {
 		if (s->last_owner == owner || !s->last_owner)
@@ -197,7 +197,7 @@ int state_session_wait(struct state_session *s, uint64_t owner)
 	return result;
 }
 
-void state_session_end(struct state_session *s, int result)
+void state_session_end(struct state_session *s, enum state_err result)
 {
 	uint64_t owner = s->owner;
 

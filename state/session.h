@@ -34,8 +34,8 @@ struct state_session {
 	int (*load_check)(const void *load);
 	void *load; /* the caller's staging area, freed by load_free */
 	void (*load_free)(void *load);
-	int result; /* enum state_err, written by the thread before it ends */
-	int last_result; /* what CHECK reports when no transfer runs */
+	enum state_err result; /* written by the thread before it ends */
+	enum state_err last_result; /* what CHECK reports when no transfer runs */
 	uint64_t last_owner;
 };
 
@@ -55,7 +55,7 @@ void state_session_init(struct state_session *s);
  * Return: STATE_OK, or STATE_E_IO when the transfer cannot start (then
  * recorded as the result CHECK reports).
  */
-int state_session_save_take_fd(struct state_session *s, int fd, uint64_t owner);
+enum state_err state_session_save_take_fd(struct state_session *s, int fd, uint64_t owner);
 
 /**
  * state_session_load_take_fd() - receive a blob from @fd into the caller's staging
@@ -73,7 +73,7 @@ int state_session_save_take_fd(struct state_session *s, int fd, uint64_t owner);
  * Return: STATE_OK, or STATE_E_IO when the transfer cannot start (then
  * recorded as the result CHECK reports).
  */
-int state_session_load_take_fd(struct state_session *s, int fd, uint64_t owner,
+enum state_err state_session_load_take_fd(struct state_session *s, int fd, uint64_t owner,
 			       uint32_t device_type, state_section_fn on_section,
 			       int (*load_check)(const void *load),
 			       void (*load_free)(void *load), void *load);
@@ -84,7 +84,7 @@ int state_session_load_take_fd(struct state_session *s, int fd, uint64_t owner,
  * @owner:	the connection that asked
  * @err:	the enum state_err CHECK will report
  */
-void state_session_refuse(struct state_session *s, uint64_t owner, int err);
+void state_session_refuse(struct state_session *s, uint64_t owner, enum state_err err);
 
 /**
  * state_session_wait() - CHECK: wait for @owner's transfer to end
@@ -99,7 +99,7 @@ void state_session_refuse(struct state_session *s, uint64_t owner, int err);
  * last recorded for @owner; STATE_E_INCOMPLETE to a connection that started
  * no transfer.
  */
-int state_session_wait(struct state_session *s, uint64_t owner);
+enum state_err state_session_wait(struct state_session *s, uint64_t owner);
 
 /**
  * state_session_end() - record the final result, free the transfer
@@ -108,7 +108,7 @@ int state_session_wait(struct state_session *s, uint64_t owner);
  *
  * A transfer still moving is aborted and its thread joined first.
  */
-void state_session_end(struct state_session *s, int result);
+void state_session_end(struct state_session *s, enum state_err result);
 
 /**
  * state_session_abort() - stop a transfer in progress

@@ -369,7 +369,7 @@ int vu_get_status(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
 int vu_set_device_state_fd(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
 {
 	const struct vu_device_state *ds = &m->payload.dev_state;
-	int err;
+	enum state_err err;
 
 	if (m->nfds != 1) {
 		vb_err("SET_DEVICE_STATE_FD without its fd");

@@ -190,7 +190,7 @@ void vu_inflight_release(struct vu_server *s);
  * recorded as what a later CHECK reports.
  * Return: STATE_OK or the enum state_err that refused it.
  */
-int vu_state_start_take_fd(struct vu_server *s, const struct vu_conn *c, uint32_t direction,
+enum state_err vu_state_start_take_fd(struct vu_server *s, const struct vu_conn *c, uint32_t direction,
 			   uint32_t phase, int fd);
 
 /**
@@ -204,6 +204,6 @@ int vu_state_start_take_fd(struct vu_server *s, const struct vu_conn *c, uint32_
  * server never offered (STATE_E_CONTENT).
  * Return: an enum state_err.
  */
-int vu_state_check(struct vu_server *s, const struct vu_conn *c);
+enum state_err vu_state_check(struct vu_server *s, const struct vu_conn *c);
 
 #endif

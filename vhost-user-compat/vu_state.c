@@ -13,10 +13,10 @@
 #include "vhost-user-compat/vu_int.h"
 
 /* Serialise the suspended device into the session's writer. */
-static int save_device(struct vu_server *s)
+static enum state_err save_device(struct vu_server *s)
 {
 	struct vb_device *dev = s->dev;
-	int err = STATE_OK;
+	enum state_err err = STATE_OK;
 
 	vb_dev_lock(dev);
 	if (!vb_dev_suspended(dev)) {
@@ -31,12 +31,12 @@ static int save_device(struct vu_server *s)
 	return err;
 }
 
-int vu_state_start_take_fd(struct vu_server *s, const struct vu_conn *c, uint32_t direction,
+enum state_err vu_state_start_take_fd(struct vu_server *s, const struct vu_conn *c, uint32_t direction,
 			   uint32_t phase, int fd)
 {
 	struct vb_device *dev = s->dev;
 	void *load;
-	int err;
+	enum state_err err;
 
 	state_session_abort(&s->xfer, 0); /* a new transfer replaces the old one */
 	if (!dev->ops->save) {
@@ -83,11 +83,11 @@ err_close:
 }
 
 /* Apply a verified load to the device, if it is still suspended. */
-static int apply_load(struct vu_server *s)
+static enum state_err apply_load(struct vu_server *s)
 {
 	struct vb_device *dev = s->dev;
 	uint64_t foreign = dev->ops->load_features(s->xfer.load) & ~vu_offered_features(s);
-	int err = STATE_OK;
+	enum state_err err = STATE_OK;
 
 	if (foreign) {
 		vb_err("state: features 0x%llx were never offered by this device",
@@ -105,9 +105,9 @@ static int apply_load(struct vu_server *s)
 	return err;
 }
 
-int vu_state_check(struct vu_server *s, const struct vu_conn *c)
+enum state_err vu_state_check(struct vu_server *s, const struct vu_conn *c)
 {
-	int result = state_session_wait(&s->xfer, c->id);
+	enum state_err result = state_session_wait(&s->xfer, c->id);
 
 	if (result != STATE_OK || !s->xfer.load)
 		return result; /* a save, or a failure: the session recorded it */
