@@ -33,6 +33,23 @@ int vb_log_level_parse(const char *name);
  */
 void vb_log_set_device(const char *name);
 
+/**
+ * vb_log_context() - name what this thread is handling, in its later lines
+ * @context:	e.g. "front-end SET_VRING_NUM"; NULL when done
+ *
+ * Also restarts the count vb_log_context_errors() reports, so that a
+ * dispatcher logs a failure only when the handler did not already say why:
+ * one line per failure, naming the message and the device.
+ */
+void vb_log_context(const char *context);
+
+/**
+ * vb_log_context_errors() - errors this thread logged since vb_log_context()
+ *
+ * Return: the count, also of lines below the log level.
+ */
+unsigned int vb_log_context_errors(void);
+
 #define vb_err(...) vb_log(VB_LOG_ERR, __VA_ARGS__)
 #define vb_warn(...) vb_log(VB_LOG_WARN, __VA_ARGS__)
 #define vb_info(...) vb_log(VB_LOG_INFO, __VA_ARGS__)

@@ -391,6 +391,26 @@ static int handle_locked(struct vduse_dev *v, const struct vduse_dev_request *re
 	}
 }
 
+static const char *request_name(uint32_t type)
+{
+	switch (type) {
+	case VDUSE_GET_VQ_STATE:
+		return "kernel GET_VQ_STATE";
+	case VDUSE_SET_STATUS:
+		return "kernel SET_STATUS";
+	case VDUSE_UPDATE_IOTLB:
+		return "kernel UPDATE_IOTLB";
+	case VB_VDUSE_SET_VQ_READY:
+		return "kernel SET_VQ_READY";
+	case VB_VDUSE_SUSPEND:
+		return "kernel SUSPEND";
+	case VB_VDUSE_SET_VQ_GROUP_ASID:
+		return "kernel SET_VQ_GROUP_ASID";
+	default:
+		return "kernel request";
+	}
+}
+
 void vduse_dev_handle(struct vduse_dev *v, const struct vduse_dev_request *req,
 		      struct vduse_dev_response *resp)
 {
@@ -398,10 +418,14 @@ void vduse_dev_handle(struct vduse_dev *v, const struct vduse_dev_request *req,
 
 	memset(resp, 0, sizeof(*resp));
 	resp->request_id = req->request_id;
+	vb_log_context(request_name(req->type));
 	vb_dev_lock(v->dev);
 	ret = handle_locked(v, req, resp);
 	vb_dev_unlock(v->dev);
-	/* Each failure was logged where it was decided. */
+	/* One line per failure: where it was decided, or here. */
+	if (ret && !vb_log_context_errors())
+		vb_err("failed: %s", strerror(-ret));
+	vb_log_context(NULL);
 	resp->result = ret ? VDUSE_REQ_RESULT_FAILED : VDUSE_REQ_RESULT_OK;
 }
 

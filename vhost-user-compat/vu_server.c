@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -94,6 +95,7 @@ static int dispatch(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
 	bool lock = front_end && m->hdr.request != VHOST_USER_SET_DEVICE_STATE_FD &&
 		    m->hdr.request != VHOST_USER_CHECK_DEVICE_STATE;
 	const struct vu_handler *h;
+	char context[64];
 	int ret;
 
 	h = handler_of(c, front_end ? fe_handlers : ctl_handlers, m, &ret);
@@ -101,7 +103,9 @@ static int dispatch(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
 		vu_msg_close_fds(m);
 		return refuse(c, m, need_reply, ret);
 	}
-	vb_dbg("%s: %s", c->what, name);
+	snprintf(context, sizeof(context), "%s %s", c->what, name);
+	vb_log_context(context);
+	vb_dbg("received");
 	c->reply_fd = -1;
 	/*
 	 * The front-end drives the device: hold its lock for the handler
@@ -115,8 +119,11 @@ static int dispatch(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
 	if (lock)
 		vb_dev_unlock(s->dev);
 	vu_msg_close_fds(m); /* what the handler did not take */
+	/* One line per failure: the handler's own, or this one. */
+	if (ret < 0 && !vb_log_context_errors())
+		vb_err("failed: %s", strerror(-ret));
+	vb_log_context(NULL);
 	if (ret < 0) {
-		vb_err("%s: %s failed: %s", c->what, name, strerror(-ret));
 		if (c->reply_fd >= 0)
 			close(c->reply_fd);
 		c->reply_fd = -1;
