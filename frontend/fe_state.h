@@ -11,8 +11,9 @@
  * in a migration stream: be32 length-prefixed chunks of at most 1 MiB, ended
  * by a zero-length chunk.
  *
- * Every function returns 0 or -errno. -EREMOTEIO means the transport worked
- * and the back-end refused: struct fe_state_res says why.
+ * Every int function returns 0 or -errno (fe_frame_read() returns a count).
+ * -EREMOTEIO means the transport worked and the back-end refused: struct
+ * fe_state_res says why.
  */
 #ifndef VB_FE_STATE_H
 #define VB_FE_STATE_H
@@ -41,30 +42,47 @@ struct fe_state_res {
 	uint64_t check;		/* its answer: 0, or an enum state_err (state/state.h) */
 	uint64_t bytes;		/* state bytes that went through the pipe */
 	uint64_t pipe_us;	/* time moving them */
-	uint64_t total_us;	/* SET_DEVICE_STATE_FD to CHECK_DEVICE_STATE's reply */
+	uint64_t total_us;	/* the whole call: negotiation to CHECK_DEVICE_STATE's reply */
 };
 
 /**
  * fe_state_negotiate() - make sure DEVICE_STATE is acked on @vu
+ * @vu:		the connection
  *
  * On a connection that negotiated nothing yet (a control socket, or a
  * vhost-user socket no front-end holds): GET_FEATURES,
  * GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES(DEVICE_STATE). A connection
  * that negotiated without it gives -EOPNOTSUPP, as does a back-end that
  * does not offer it.
+ * Return: 0 (at once when DEVICE_STATE is already acked), -EOPNOTSUPP, or
+ * another -errno.
  */
 int fe_state_negotiate(struct fe_vu *vu);
 
 /**
  * fe_state_set_fd() - SET_DEVICE_STATE_FD, the raw step
+ * @vu:		the connection
+ * @direction:	FE_STATE_SAVE or FE_STATE_LOAD
+ * @phase:	migration phase (FE_STATE_PHASE_STOPPED)
  * @fd:		the back-end's end of the pipe (not consumed)
  * @backend_fd:	out: an fd the back-end returned instead (bit 8 clear), or -1
  * @err:	out: the reply's error code (0: accepted)
+ *
+ * Return: 0 when the back-end replied, whatever *@err says; -EPROTO for a
+ * reply that is not a u64, or that is accepted with bit 8 clear but carries
+ * no fd; or another -errno.
  */
 int fe_state_set_fd(struct fe_vu *vu, uint32_t direction, uint32_t phase, int fd,
 		    int *backend_fd, uint32_t *err);
 
-/* CHECK_DEVICE_STATE, the raw step: *@code is 0 or an enum state_err. */
+/**
+ * fe_state_check() - CHECK_DEVICE_STATE, the raw step
+ * @vu:		the connection
+ * @code:	out: 0 or an enum state_err
+ *
+ * Return: 0 when the back-end answered, -EPROTO for a reply that is not a
+ * u64, or another -errno.
+ */
 int fe_state_check(struct fe_vu *vu, uint64_t *code);
 
 /*
@@ -76,36 +94,104 @@ typedef ssize_t (*fe_state_source_fn)(void *opaque, void *buf, size_t len);
 
 /**
  * fe_state_save() - take the back-end's state, feeding it to @sink
+ * @vu:		the connection
+ * @sink:	called with each piece of the state, in order
+ * @opaque:	passed to @sink
+ * @res:	out: what happened (may be NULL)
  *
  * Negotiates if needed, makes a pipe, SET_DEVICE_STATE_FD(save) with its
- * write end, reads the read end to EOF, then CHECK_DEVICE_STATE. CHECK is
- * sent whenever SET_DEVICE_STATE_FD was accepted, even after a local
- * failure, so the back-end ends its transfer. @res may be NULL.
+ * write end, reads the read end (or the fd the back-end returned) to EOF,
+ * then CHECK_DEVICE_STATE. CHECK is sent whenever SET_DEVICE_STATE_FD was
+ * accepted, even after a local failure, so the back-end ends its transfer.
+ * A read that stalls longer than vu->timeout_ms fails with -ETIMEDOUT.
  * Return: 0; -EREMOTEIO when the back-end refused (set_err) or CHECK is
  * non-zero; the sink's error; or another -errno.
  */
 int fe_state_save(struct fe_vu *vu, fe_state_sink_fn sink, void *opaque,
 		  struct fe_state_res *res);
 
-/* As fe_state_save(), for a load: writes what @source gives, closes, CHECK. */
+/**
+ * fe_state_load() - give the back-end a state, taken from @source
+ * @vu:		the connection
+ * @source:	called for the state's bytes until it returns 0 (or an error)
+ * @opaque:	passed to @source
+ * @res:	out: what happened (may be NULL)
+ *
+ * As fe_state_save(), for a load: writes what @source gives, closes, CHECK.
+ * SIGPIPE is blocked meanwhile, so a back-end that closes its end early
+ * shows as -EPIPE, or as -EREMOTEIO when CHECK then says why.
+ * Return: 0; -EREMOTEIO when the back-end refused (set_err) or CHECK is
+ * non-zero; the source's error; -EPIPE; or another -errno.
+ */
 int fe_state_load(struct fe_vu *vu, fe_state_source_fn source, void *opaque,
 		  struct fe_state_res *res);
 
-/* Save into a malloc'd buffer (*@buf NULL on failure; the caller frees it). */
+/**
+ * fe_state_save_buf() - save into a malloc'd buffer
+ * @vu:		the connection
+ * @buf:	out: the state, the caller frees it; NULL on failure, and may be
+ *		NULL for an empty state
+ * @len:	out: its size; 0 on failure
+ * @res:	out: what happened (may be NULL)
+ *
+ * Return: as fe_state_save(); -EFBIG for a state over 256 MiB, -ENOMEM.
+ */
 int fe_state_save_buf(struct fe_vu *vu, uint8_t **buf, size_t *len, struct fe_state_res *res);
+
+/**
+ * fe_state_load_buf() - load @len bytes from @buf
+ * @vu:		the connection
+ * @buf:	the state; stays the caller's
+ * @len:	its size
+ * @res:	out: what happened (may be NULL)
+ *
+ * Return: as fe_state_load().
+ */
 int fe_state_load_buf(struct fe_vu *vu, const void *buf, size_t len, struct fe_state_res *res);
 
-/*
- * Save into, or load from, @fd: the bare state bytes, or with @framed
- * QEMU's migration-stream chunks. A framed load reads up to and including
- * the zero-length chunk and no further.
+/**
+ * fe_state_save_fd() - save into @fd
+ * @vu:		the connection
+ * @fd:		a blocking fd to write to; not closed
+ * @framed:	write QEMU's migration-stream chunks instead of the bare state
+ *		bytes, then the zero-length chunk once the save succeeded
+ * @res:	out: what happened (may be NULL)
+ *
+ * Return: as fe_state_save(), with the writes' -errno as the sink's error.
  */
 int fe_state_save_fd(struct fe_vu *vu, int fd, bool framed, struct fe_state_res *res);
+
+/**
+ * fe_state_load_fd() - load from @fd
+ * @vu:		the connection
+ * @fd:		a blocking fd to read from; not closed
+ * @framed:	read QEMU's migration-stream chunks instead of the bare state
+ *		bytes to EOF
+ * @res:	out: what happened (may be NULL)
+ *
+ * A framed load reads up to and including the zero-length chunk and no
+ * further.
+ * Return: as fe_state_load(), with fe_frame_read()'s errors as the source's
+ * when @framed.
+ */
 int fe_state_load_fd(struct fe_vu *vu, int fd, bool framed, struct fe_state_res *res);
 
-/* QEMU framing: writer. Splits @len bytes into chunks of <= 1 MiB. */
+/**
+ * fe_frame_write() - QEMU framing: write @len bytes as chunks of <= 1 MiB
+ * @fd:		a blocking fd; not closed
+ * @buf:	the payload
+ * @len:	its size; 0 writes nothing (a zero-length chunk would end the stream)
+ *
+ * Return: 0 or -errno.
+ */
 int fe_frame_write(int fd, const void *buf, size_t len);
-/* The zero-length chunk that ends a stream. */
+
+/**
+ * fe_frame_write_end() - the zero-length chunk that ends a stream
+ * @fd:		a blocking fd; not closed
+ *
+ * Return: 0 or -errno.
+ */
 int fe_frame_write_end(int fd);
 
 /* QEMU framing: reader, one stream at a time. */
@@ -115,13 +201,23 @@ struct fe_frame_reader {
 	bool ended;		/* the zero-length chunk was read */
 };
 
+/**
+ * fe_frame_reader_init() - start reading a stream at a chunk header
+ * @r:		the reader
+ * @fd:		the stream; the reader does not own or close it
+ */
 void fe_frame_reader_init(struct fe_frame_reader *r, int fd);
 
 /**
  * fe_frame_read() - next payload bytes of the stream
- * Return: a count (> 0), 0 once the zero-length chunk was read, -EMSGSIZE
- * for a chunk larger than FE_STATE_CHUNK_MAX, -EBADMSG when the stream ends
- * inside a chunk or before its zero-length chunk, or -errno.
+ * @r:		the reader
+ * @buf:	out: payload bytes, never more than one chunk's
+ * @len:	room in @buf
+ *
+ * Return: a count (> 0), 0 once the zero-length chunk was read (or for a
+ * @len of 0), -EMSGSIZE for a chunk larger than FE_STATE_CHUNK_MAX,
+ * -EBADMSG when the stream ends inside a chunk or before its zero-length
+ * chunk, or -errno.
  */
 ssize_t fe_frame_read(struct fe_frame_reader *r, void *buf, size_t len);
 
@@ -140,12 +236,13 @@ struct fe_migrate_times {
 
 /**
  * fe_blk_migrate() - move a running device from @src to @dst
+ * @src:	the running source
  * @dst:	opened with fe_blk_open_peer() on @src
+ * @t:		filled as far as the migration went (may be NULL)
  *
  * vhost-user only: the state moves over @src's and @dst's connections. Over
  * vhost-vdpa it moves through vblkd's control sockets (fe_ctl.h), and the
  * client re-attaches with fe_blk_open_vdpa_peer().
- * @t:		filled as far as the migration went (may be NULL)
  *
  * fe_blk_suspend(@src), save its state, load it into @dst, fe_blk_adopt(),
  * fe_blk_resume(@dst). On failure before the load succeeded, @src still owns
