@@ -103,6 +103,35 @@ uint32_t vb_dev_pause(struct vb_device *d)
 	return mask;
 }
 
+uint32_t vb_dev_suspend(struct vb_device *d, enum vb_suspend_mode mode)
+{
+	uint32_t mask = 0;
+
+	for (unsigned int i = 0; i < d->num_queues; i++) {
+		struct vb_ring *r = &d->rings[i];
+
+		if (!vb_ring_is_started(r))
+			continue;
+		vb_ring_stop_mode(r, mode);
+		mask |= 1u << i;
+	}
+	return mask;
+}
+
+int vb_dev_set_throttle(struct vb_device *d, const struct vb_throttle_limits *l)
+{
+	if (!d->ops->set_throttle)
+		return -EOPNOTSUPP;
+	return d->ops->set_throttle(d, l);
+}
+
+void vb_dev_get_throttle(const struct vb_device *d, struct vb_throttle_limits *l)
+{
+	memset(l, 0, sizeof(*l));
+	if (d->ops->get_throttle)
+		d->ops->get_throttle(d, l);
+}
+
 int vb_dev_resume(struct vb_device *d, uint32_t mask)
 {
 	int ret = 0;

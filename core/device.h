@@ -24,6 +24,15 @@
 struct vb_device;
 struct state_writer;
 
+/* A device's throttle: limits, and how much requests waited for them. */
+struct vb_throttle_limits {
+	uint64_t iops; /* requests per second; 0: unlimited */
+	uint64_t bps; /* bytes per second; 0: unlimited */
+	uint64_t burst_ms; /* how far ahead of the rate a burst may go */
+	uint64_t throttled; /* out: requests that waited */
+	uint64_t throttled_us; /* out: their total wait */
+};
+
 /*
  * What a device model implements. The data-path calls run on a ring's
  * worker; the others on the thread that drives the device, with the
@@ -59,6 +68,20 @@ struct vb_device_ops {
 	 */
 	void (*handle)(struct vb_ring *r, struct vb_req *req);
 	void (*io_done)(struct vb_ring *r, struct vb_req *req, int res);
+	/*
+	 * A capture: cancel the request's I/O if it has not reached the disk
+	 * (queue an io_uring cancel). Its completion then comes back with
+	 * -ECANCELED and the ring keeps the request instead of io_done().
+	 * NULL: nothing is cancellable, a capture drains.
+	 */
+	void (*cancel)(struct vb_ring *r, struct vb_req *req);
+
+	/*
+	 * Throttling, optional: set the limits (0: none) and read them with
+	 * the time requests waited. Return: 0 or -EINVAL.
+	 */
+	int (*set_throttle)(struct vb_device *d, const struct vb_throttle_limits *l);
+	void (*get_throttle)(const struct vb_device *d, struct vb_throttle_limits *l);
 
 	/* State (docs/state-format.md): serialise a suspended device. 0 or -errno. */
 	int (*save)(struct vb_device *d, struct state_writer *w);
@@ -97,6 +120,7 @@ struct vb_device {
 	uint64_t features; /* negotiated, transport bits included */
 	bool log_all; /* the transport asked for dirty logging (VHOST_F_LOG_ALL) */
 	uint8_t driver_status; /* as the driver last set it */
+	enum vb_suspend_mode suspend_mode; /* how a suspend stops rings by default */
 	atomic_uchar status; /* device-raised bits: NEEDS_RESET */
 	struct vb_mem mem;
 	struct vb_dirty_log dirty;
@@ -212,6 +236,32 @@ void vb_dev_needs_reset(struct vb_device *d);
  * Return: the set of rings that ran, for vb_dev_resume().
  */
 uint32_t vb_dev_pause(struct vb_device *d);
+
+/**
+ * vb_dev_suspend() - stop every started ring, draining or capturing
+ * @d:		the device
+ * @mode:	how the rings stop (see vb_ring_stop_mode())
+ *
+ * Return: the set of rings that ran, for vb_dev_resume().
+ */
+uint32_t vb_dev_suspend(struct vb_device *d, enum vb_suspend_mode mode);
+
+/**
+ * vb_dev_set_throttle() - change the device's throttle while it runs
+ * @d:		the device
+ * @l:		new limits (the out fields are ignored)
+ *
+ * Return: 0, -EINVAL for impossible limits, -EOPNOTSUPP for a device
+ * without a throttle.
+ */
+int vb_dev_set_throttle(struct vb_device *d, const struct vb_throttle_limits *l);
+
+/**
+ * vb_dev_get_throttle() - the device's throttle and what it cost
+ * @d:		the device
+ * @l:		out; all zero for a device without a throttle
+ */
+void vb_dev_get_throttle(const struct vb_device *d, struct vb_throttle_limits *l);
 
 /**
  * vb_dev_resume() - restart the rings vb_dev_pause() stopped

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/virtio_ring.h>
 
@@ -47,6 +48,7 @@ void vb_ring_init(struct vb_ring *r, struct vb_device *dev, unsigned int index)
 
 /* Stop with the lock held. */
 static uint16_t stop_locked(struct vb_ring *r);
+static uint16_t stop_locked_mode(struct vb_ring *r, enum vb_suspend_mode mode);
 
 void vb_ring_reset(struct vb_ring *r, bool keep_position)
 {
@@ -273,6 +275,7 @@ static void start_request(struct vb_ring *r, uint16_t head)
 		return;
 	}
 	req->busy = true;
+	req->seq = r->next_seq++;
 	r->dev->ops->handle(r, req);
 }
 
@@ -289,6 +292,36 @@ static void process_avail(struct vb_ring *r)
 			return;
 		}
 	} while (!atomic_load(&r->broken) && vb_vq_arm(&r->vq));
+}
+
+/*
+ * A capture begins: ask the device to cancel every request it holds. What
+ * it cancels comes back with -ECANCELED and is kept (keep_unfinished()).
+ */
+static void cancel_all(struct vb_ring *r)
+{
+	if (!r->dev->ops->cancel)
+		return;
+	for (unsigned int h = 0; h < r->num; h++) {
+		struct vb_req *req = req_at(r, (uint16_t)h);
+
+		if (req->busy)
+			r->dev->ops->cancel(r, req);
+	}
+}
+
+/* A request cancelled by a capture: owed to the driver, by whoever runs the ring next. */
+static void keep_unfinished(struct vb_ring *r, struct vb_req *req)
+{
+	uint16_t i = r->ncarried++;
+
+	/* Insertion by hand-over order: a handful, and the order is the driver's. */
+	while (i && req_at(r, r->carried[i - 1])->seq > req->seq) {
+		r->carried[i] = r->carried[i - 1];
+		i--;
+	}
+	r->carried[i] = req->chain.head;
+	req->busy = false;
 }
 
 /* The worker cannot go on: the driver must reset the device to recover. */
@@ -339,6 +372,11 @@ static void *worker(void *arg)
 		bool stopping = failed || atomic_load(&r->stopping);
 		int ret;
 
+		if (stopping && !r->cancelled &&
+		    atomic_load(&r->stop_mode) == VB_SUSPEND_CAPTURE) {
+			r->cancelled = true;
+			cancel_all(r);
+		}
 		if (kicked && !stopping && atomic_load(&r->enabled))
 			process_avail(r);
 		kicked = false;
@@ -363,16 +401,19 @@ static void *worker(void *arg)
 			uint64_t ud = cqe->user_data;
 
 			seen++;
-			if (ud == VB_RING_UD_IGNORE)
-				continue;
 			if (ud == UD_KICK || ud == UD_WAKE) {
 				if (!rearm(r, ud, cqe->res))
 					failed = true;
 				kicked = true;
 				continue;
 			}
+			if (ud & 1)
+				continue; /* VB_RING_UD_IGNORE, VB_RING_UD_TAG() */
 			r->io_pending--;
-			r->dev->ops->io_done(r, io_uring_cqe_get_data(cqe), cqe->res);
+			if (r->cancelled && cqe->res == -ECANCELED)
+				keep_unfinished(r, io_uring_cqe_get_data(cqe));
+			else
+				r->dev->ops->io_done(r, io_uring_cqe_get_data(cqe), cqe->res);
 		}
 		io_uring_cq_advance(&r->uring, seen);
 	}
@@ -511,6 +552,9 @@ static int start_locked(struct vb_ring *r)
 	}
 	atomic_store(&r->stopping, false);
 	atomic_store(&r->broken, false);
+	atomic_store(&r->stop_mode, VB_SUSPEND_DRAIN);
+	r->cancelled = false;
+	r->next_seq = 0;
 	r->io_pending = 0;
 	/* Before the thread exists: a worker that fails at once clears it. */
 	atomic_store(&r->started, true);
@@ -547,8 +591,17 @@ int vb_ring_start(struct vb_ring *r)
 
 static uint16_t stop_locked(struct vb_ring *r)
 {
+	return stop_locked_mode(r, VB_SUSPEND_DRAIN);
+}
+
+static uint16_t stop_locked_mode(struct vb_ring *r, enum vb_suspend_mode mode)
+{
+	struct timespec t0, t1;
+
 	if (!r->has_thread)
 		return r->vq.last_avail_idx;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	atomic_store(&r->stop_mode, mode);
 	atomic_store(&r->stopping, true);
 	signal_fd(r->wake_fd);
 	pthread_join(r->thread, NULL);
@@ -557,16 +610,29 @@ static uint16_t stop_locked(struct vb_ring *r)
 	io_uring_queue_exit(&r->uring);
 	close_fd(&r->wake_fd);
 	free_worker_state(r);
-	vb_dbg("vq %u: stopped at avail %u", r->index, r->vq.last_avail_idx);
+	if (mode == VB_SUSPEND_CAPTURE) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		vb_info("vq %u: stopped at avail %u with %u request(s) captured in %lld us",
+			r->index, r->vq.last_avail_idx, r->ncarried,
+			(long long)(t1.tv_sec - t0.tv_sec) * 1000000 +
+				(t1.tv_nsec - t0.tv_nsec) / 1000);
+	} else {
+		vb_dbg("vq %u: stopped at avail %u", r->index, r->vq.last_avail_idx);
+	}
 	return r->vq.last_avail_idx;
 }
 
 uint16_t vb_ring_stop(struct vb_ring *r)
 {
+	return vb_ring_stop_mode(r, VB_SUSPEND_DRAIN);
+}
+
+uint16_t vb_ring_stop_mode(struct vb_ring *r, enum vb_suspend_mode mode)
+{
 	uint16_t base;
 
 	pthread_mutex_lock(&r->lock);
-	base = stop_locked(r);
+	base = stop_locked_mode(r, mode);
 	pthread_mutex_unlock(&r->lock);
 	return base;
 }

@@ -32,7 +32,19 @@ struct vb_device;
 struct vb_req {
 	struct vb_chain chain;
 	bool busy; /* handed to the device and not completed yet */
+	uint64_t seq; /* when it was handed over: a capture keeps this order */
 };
+
+/*
+ * How a ring stops with requests in flight. Drain waits for each to
+ * complete; capture cancels what has not reached the disk yet, waits only
+ * for I/O already executing, and keeps the rest as carried heads, never
+ * completed by this process (docs/inflight-migration.md).
+ */
+enum vb_suspend_mode { VB_SUSPEND_DRAIN, VB_SUSPEND_CAPTURE };
+
+/* How long a capture waits for I/O already executing before it says so. */
+#define VB_CAPTURE_WARN_MS 500
 
 /* Which notification fd a transport hands over. */
 enum vb_ring_fd { VB_RING_KICK, VB_RING_CALL, VB_RING_ERR };
@@ -74,6 +86,7 @@ struct vb_ring {
 	bool avail_from_used;
 
 	bool has_thread; /* a worker was created and is not joined yet */
+	atomic_int stop_mode; /* enum vb_suspend_mode of the stop in progress */
 	atomic_bool started; /* cleared by a worker that ends by itself */
 	atomic_bool enabled;
 	atomic_bool stopping;
@@ -90,10 +103,18 @@ struct vb_ring {
 	uint64_t wake_buf;
 	uint16_t *resubmit;
 	int nresubmit;
+	uint64_t next_seq;
+	bool cancelled; /* a capture asked the device to cancel what it can */
 };
 
-/* io_uring user_data the worker ignores: a device's linked helper entries. */
+/*
+ * io_uring user_data the worker ignores: any odd value (requests are
+ * aligned pointers). A device tags its helper entries (a linked timeout, a
+ * cancel) with VB_RING_UD_IGNORE, or with VB_RING_UD_TAG(req) to be able to
+ * cancel them by request.
+ */
 #define VB_RING_UD_IGNORE 3ull
+#define VB_RING_UD_TAG(req) ((uint64_t)(uintptr_t)(req) | 1ull)
 
 /**
  * vb_ring_init() - a stopped, disabled ring with no settings
@@ -213,6 +234,18 @@ int vb_ring_start(struct vb_ring *r);
  * Return: the next avail index, where a later start goes on.
  */
 uint16_t vb_ring_stop(struct vb_ring *r);
+
+/**
+ * vb_ring_stop_mode() - stop the ring, draining or capturing what is in flight
+ * @r:		the ring
+ * @mode:	VB_SUSPEND_DRAIN waits for every request; VB_SUSPEND_CAPTURE
+ *		cancels what the device can cancel, waits for I/O already
+ *		executing, and keeps the rest as carried heads (still marked in
+ *		the in-flight region) for a later start, here or on a destination
+ *
+ * Return: the next avail index; the captured heads count as taken.
+ */
+uint16_t vb_ring_stop_mode(struct vb_ring *r, enum vb_suspend_mode mode);
 
 /**
  * vb_ring_pause() - stop the ring for a change to what its worker reads

@@ -116,7 +116,11 @@ static int fe_blk_prepare(struct fe_blk *blk, bool resume)
 
 	if (nq > FE_BLK_MAX_QUEUES)
 		return -EINVAL;
-	ret = fe_vu_negotiate(&blk->vu, FE_BLK_FEATURES, FE_BLK_PROTOCOL_FEATURES, &acked);
+	ret = fe_vu_negotiate(&blk->vu, FE_BLK_FEATURES,
+			      FE_BLK_PROTOCOL_FEATURES |
+				      (opts->capture ? 1ull << VHOST_USER_PROTOCOL_F_GET_VRING_BASE_INFLIGHT :
+						       0),
+			      &acked);
 	if (ret)
 		return ret;
 	if (resume && acked != blk->features)

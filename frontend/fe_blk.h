@@ -30,6 +30,8 @@ struct fe_blk_opts {
 	int connect_wait_ms;		/* 0: 5000 */
 	bool no_enable;			/* leave rings disabled */
 	bool inflight;			/* GET/SET_INFLIGHT_FD before the rings (vhost-user) */
+	bool capture;			/* GET_VRING_BASE_INFLIGHT: a suspend leaves requests
+					 * in flight, marked in the in-flight region */
 };
 
 struct fe_blk_ops;

@@ -77,3 +77,30 @@ int fe_ctl_resume(const char *ctl_path, unsigned int nqueues)
 	fe_vu_disconnect(&vu);
 	return ret;
 }
+
+int fe_ctl_set_suspend_mode(struct fe_vu *vu, enum vu_suspend_mode mode)
+{
+	int ret = fe_ctl_negotiate(vu);
+
+	return ret ? ret : fe_vu_set_u64(vu, VHOST_USER_VBLKD_SUSPEND_MODE, mode);
+}
+
+int fe_ctl_throttle(struct fe_vu *vu, const struct vu_throttle *set, struct vu_throttle *out)
+{
+	struct vu_throttle query = { 0 };
+	struct vu_msg reply;
+	int ret;
+
+	ret = fe_ctl_negotiate(vu);
+	if (ret)
+		return ret;
+	ret = fe_vu_call(vu, VHOST_USER_VBLKD_THROTTLE, set ? set : &query, sizeof(query), NULL,
+			 0, &reply);
+	if (ret)
+		return ret;
+	vu_msg_close_fds(&reply);
+	if (reply.hdr.size != sizeof(*out))
+		return -EPROTO;
+	*out = reply.payload.throttle;
+	return 0;
+}

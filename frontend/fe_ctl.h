@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include "proto/vu_msg.h"
+
 struct fe_vu;
 
 /**
@@ -67,5 +69,25 @@ int fe_ctl_suspend(const char *ctl_path, unsigned int nqueues, uint16_t *bases);
  * Return: 0 or -errno.
  */
 int fe_ctl_resume(const char *ctl_path, unsigned int nqueues);
+
+/**
+ * fe_ctl_set_suspend_mode() - how this connection's GET_VRING_BASE stops rings
+ * @vu:		a connection to the control socket (negotiated here if new)
+ * @mode:	VU_SUSPEND_DEFAULT (the daemon's --suspend-mode), _DRAIN or _CAPTURE
+ *
+ * Sends vblkd's own VBLKD_SUSPEND_MODE. Return: 0 or -errno.
+ */
+int fe_ctl_set_suspend_mode(struct fe_vu *vu, enum vu_suspend_mode mode);
+
+/**
+ * fe_ctl_throttle() - read, or change, the device's throttle
+ * @vu:		a connection to the control socket (negotiated here if new)
+ * @set:	the new limits with VU_THROTTLE_SET in flags, or NULL to read
+ * @out:	out: the throttle afterwards, with what it cost so far
+ *
+ * Sends vblkd's own VBLKD_THROTTLE. Return: 0, -EPROTO for a reply of
+ * another size, -ECONNRESET when the daemon refused, or another -errno.
+ */
+int fe_ctl_throttle(struct fe_vu *vu, const struct vu_throttle *set, struct vu_throttle *out);
 
 #endif

@@ -54,7 +54,9 @@
 	X(40, GET_STATUS)                      \
 	X(41, GET_SHARED_OBJECT)               \
 	X(42, SET_DEVICE_STATE_FD)             \
-	X(43, CHECK_DEVICE_STATE)
+	X(43, CHECK_DEVICE_STATE)              \
+	X(1000, VBLKD_SUSPEND_MODE)            \
+	X(1001, VBLKD_THROTTLE)
 
 enum vu_request {
 #define VU_ENUM(id, name) VHOST_USER_##name = id,
@@ -100,7 +102,31 @@ enum vu_protocol_feature {
 	VHOST_USER_PROTOCOL_F_XEN_MMAP = 17,
 	VHOST_USER_PROTOCOL_F_SHARED_OBJECT = 18,
 	VHOST_USER_PROTOCOL_F_DEVICE_STATE = 19,
+	VHOST_USER_PROTOCOL_F_GET_VRING_BASE_INFLIGHT = 20,
 };
+
+/*
+ * vblkd's own messages, served on its control socket only (ids far above
+ * the spec's). VBLKD_SUSPEND_MODE (u64: enum vu_suspend_mode) sets how
+ * this connection's GET_VRING_BASE stops a ring. VBLKD_THROTTLE
+ * (struct vu_throttle) reads the device's throttle, or with
+ * VU_THROTTLE_SET changes it; the reply is the throttle afterwards.
+ */
+enum vu_suspend_mode {
+	VU_SUSPEND_DEFAULT = 0, /* vblkd --suspend-mode, or capture with protocol feature 20 */
+	VU_SUSPEND_DRAIN = 1,
+	VU_SUSPEND_CAPTURE = 2,
+};
+
+struct vu_throttle {
+	uint64_t flags;
+	uint64_t iops;
+	uint64_t bps;
+	uint64_t burst_ms;
+	uint64_t throttled; /* reply: requests that waited */
+	uint64_t throttled_us; /* reply: their total wait */
+};
+#define VU_THROTTLE_SET 0x1ull
 
 /* Fixed limits of this implementation. */
 #define VU_MAX_MEM_REGIONS 8 /* in one SET_MEM_TABLE message */
@@ -188,6 +214,7 @@ struct vu_msg {
 		struct vu_config config;
 		struct vu_inflight inflight;
 		struct vu_device_state dev_state;
+		struct vu_throttle throttle;
 		uint8_t raw[VU_PAYLOAD_MAX];
 	} payload;
 	int fds[VU_MAX_FDS];

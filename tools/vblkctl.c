@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * vblkctl: save, load and migrate vblkd device state over vhost-user
- * sockets; suspend and resume a VDUSE device through its control socket.
+ * sockets; suspend and resume a VDUSE device through its control socket;
+ * read and change a daemon's throttle.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,9 @@ static const char usage[] =
 	"Usage: vblkctl [OPTIONS] state save --socket SOCKET [-o FILE|-] [--raw]\n"
 	"       vblkctl [OPTIONS] state load --socket SOCKET [-i FILE|-] [--raw]\n"
 	"       vblkctl [OPTIONS] migrate --from SOCKET1 --to SOCKET2\n"
-	"       vblkctl [OPTIONS] suspend|resume --socket SOCKET [--queues N]\n"
+	"       vblkctl [OPTIONS] suspend --socket SOCKET [--queues N] [--mode MODE]\n"
+	"       vblkctl [OPTIONS] resume --socket SOCKET [--queues N]\n"
+	"       vblkctl [OPTIONS] throttle --socket SOCKET [--iops N] [--bps N] [--burst-ms N]\n"
 	"\n"
 	"Move the device state of vblkd daemons (VHOST_USER_SET_DEVICE_STATE_FD and\n"
 	"VHOST_USER_CHECK_DEVICE_STATE). SOCKET is a daemon's --control-socket, or its\n"
@@ -42,9 +45,13 @@ static const char usage[] =
 	"                    state of another disk (capacity or --image-id)\n"
 	"  migrate           save from SOCKET1 and load into SOCKET2, through memory\n"
 	"  suspend           stop rings 0 to N-1 of a VDUSE device through its\n"
-	"                    --control-socket (GET_VRING_BASE, which drains each\n"
-	"                    ring) and print the index each stopped at\n"
+	"                    --control-socket (GET_VRING_BASE) and print the index\n"
+	"                    each stopped at; --mode says how requests in flight\n"
+	"                    are handled\n"
 	"  resume            restart rings stopped by suspend (SET_VRING_ENABLE 1)\n"
+	"  throttle          print the throttle of SOCKET's daemon (--control-socket)\n"
+	"                    and what it cost so far; with --iops, --bps or\n"
+	"                    --burst-ms, set all three first (one not given is 0)\n"
 	"\n"
 	"Options:\n"
 	"  -s, --socket SOCKET    the daemon of state save/load\n"
@@ -53,6 +60,13 @@ static const char usage[] =
 	"      --from SOCKET1     migrate: the source daemon\n"
 	"      --to SOCKET2       migrate: the destination daemon\n"
 	"  -q, --queues N         suspend/resume: rings 0 to N-1, 1-16 (default 1)\n"
+	"  -m, --mode MODE        suspend: drain (complete every request first) or\n"
+	"                         capture (cancel what has not reached the disk; a\n"
+	"                         state save then carries it); default: the daemon's\n"
+	"                         --suspend-mode\n"
+	"      --iops N           throttle: requests per second (0: unlimited)\n"
+	"      --bps N            throttle: bytes per second (0: unlimited)\n"
+	"      --burst-ms N       throttle: burst, 0-60000 ms\n"
 	"      --framed           the file holds the state as QEMU's migration stream\n"
 	"                         frames it (the default): be32 length-prefixed chunks\n"
 	"                         of at most 1 MiB, ended by a zero-length chunk\n"
@@ -62,7 +76,9 @@ static const char usage[] =
 	"                         command, state_bytes, save_us, load_us, transfer_us\n"
 	"                         (time in the pipes), total_us, and on failure stage,\n"
 	"                         error, errno, check/check_str or set_error/set_error_str;\n"
-	"                         suspend adds bases (one index per ring)\n"
+	"                         suspend adds bases (one index per ring) and mode;\n"
+	"                         throttle adds iops, bps, burst_ms, throttled and\n"
+	"                         throttled_us\n"
 	"      --timeout-ms N     wait at most N ms for each reply and each stalled pipe\n"
 	"                         (default 5000)\n"
 	"  -h, --help             show this help and exit\n"
@@ -71,7 +87,7 @@ static const char usage[] =
 	"Exit status: 0 success, 1 failure (the reason, with the daemon's state error\n"
 	"when it gave one, goes to standard error), 2 bad command line.\n";
 
-enum ctl_cmd { CTL_NONE, CTL_SAVE, CTL_LOAD, CTL_MIGRATE, CTL_SUSPEND, CTL_RESUME };
+enum ctl_cmd { CTL_NONE, CTL_SAVE, CTL_LOAD, CTL_MIGRATE, CTL_SUSPEND, CTL_RESUME, CTL_THROTTLE };
 
 struct ctl_opts {
 	enum ctl_cmd cmd;
@@ -83,6 +99,9 @@ struct ctl_opts {
 	int timeout_ms;
 	unsigned int queues;
 	bool queues_given;
+	const char *mode;
+	struct vu_throttle throttle;
+	bool throttle_given;
 };
 
 static uint64_t ctl_now_us(void)
@@ -112,6 +131,8 @@ static int ctl_parse_cmd(struct ctl_opts *o, int n, char **words)
 		o->cmd = CTL_SUSPEND;
 	else if (n == 1 && !strcmp(words[0], "resume"))
 		o->cmd = CTL_RESUME;
+	else if (n == 1 && !strcmp(words[0], "throttle"))
+		o->cmd = CTL_THROTTLE;
 	else if (!n)
 		return ctl_usage_error("no command given", NULL);
 	else
@@ -123,14 +144,19 @@ static int ctl_parse_cmd(struct ctl_opts *o, int n, char **words)
 static int ctl_check_opts(const struct ctl_opts *o)
 {
 	bool rings = o->cmd == CTL_SUSPEND || o->cmd == CTL_RESUME;
-	bool sock = o->cmd == CTL_SAVE || o->cmd == CTL_LOAD || rings;
+	bool sock = o->cmd == CTL_SAVE || o->cmd == CTL_LOAD || rings || o->cmd == CTL_THROTTLE;
 
 	if (sock != !!o->socket)
 		return ctl_usage_error(sock ? "--socket is required" :
-				       "--socket belongs to state save/load, suspend and resume",
+				       "--socket belongs to state save/load, suspend, resume "
+				       "and throttle",
 				       NULL);
 	if (o->queues_given && !rings)
 		return ctl_usage_error("--queues belongs to suspend and resume", NULL);
+	if (o->mode && o->cmd != CTL_SUSPEND)
+		return ctl_usage_error("--mode belongs to suspend", NULL);
+	if (o->throttle_given && o->cmd != CTL_THROTTLE)
+		return ctl_usage_error("--iops, --bps and --burst-ms belong to throttle", NULL);
 	if ((o->cmd == CTL_MIGRATE) != (o->from && o->to))
 		return ctl_usage_error(o->cmd == CTL_MIGRATE ? "migrate needs --from and --to" :
 				       "--from/--to belong to migrate", NULL);
@@ -160,6 +186,10 @@ static int ctl_parse(struct ctl_opts *o, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "queues", required_argument, NULL, 'q' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "iops", required_argument, NULL, 'I' },
+		{ "bps", required_argument, NULL, 'B' },
+		{ "burst-ms", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -172,7 +202,7 @@ static int ctl_parse(struct ctl_opts *o, int argc, char **argv)
 	o->timeout_ms = FE_VU_TIMEOUT_MS;
 	o->framed = true; /* files carry what QEMU's migration stream would */
 	o->queues = 1;
-	while ((c = getopt_long(argc, argv, "s:o:i:q:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:o:i:q:m:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o->socket = optarg;
@@ -213,6 +243,29 @@ static int ctl_parse(struct ctl_opts *o, int argc, char **argv)
 				return ctl_usage_error("--queues expects 1 to 16", optarg);
 			o->queues = (unsigned int)v;
 			o->queues_given = true;
+			break;
+		case 'm':
+			if (strcmp(optarg, "drain") && strcmp(optarg, "capture"))
+				return ctl_usage_error("--mode expects drain or capture", optarg);
+			o->mode = optarg;
+			break;
+		case 'I':
+		case 'B':
+		case 'U':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' ||
+			    (c == 'U' && v > 60000))
+				return ctl_usage_error(c == 'U' ? "--burst-ms expects 0 to 60000" :
+						   "--iops and --bps expect a number (0: unlimited)",
+						   optarg);
+			if (c == 'I')
+				o->throttle.iops = v;
+			else if (c == 'B')
+				o->throttle.bps = v;
+			else
+				o->throttle.burst_ms = v;
+			o->throttle_given = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -442,6 +495,10 @@ static int ctl_rings(const struct ctl_opts *o, struct ctl_result *r)
 		return ctl_fail(r, ret, "connect", o->socket);
 	vu.timeout_ms = o->timeout_ms;
 	ret = fe_ctl_negotiate(&vu);
+	r->mode = stop ? o->mode : NULL;
+	if (!ret && stop && o->mode)
+		ret = fe_ctl_set_suspend_mode(&vu, !strcmp(o->mode, "capture") ? VU_SUSPEND_CAPTURE :
+										 VU_SUSPEND_DRAIN);
 	if (!ret && stop) {
 		ret = fe_ctl_stop_rings(&vu, o->queues, r->bases);
 		r->nbases = ret ? 0 : o->queues;
@@ -453,6 +510,32 @@ static int ctl_rings(const struct ctl_opts *o, struct ctl_result *r)
 				"vblkd --vduse stops and restarts rings\n", r->command);
 	if (ret)
 		ctl_fail(r, ret, r->command, o->socket);
+	fe_vu_disconnect(&vu);
+	return r->err;
+}
+
+/* vblkd's own VBLKD_THROTTLE on the control socket. */
+static int ctl_throttle(const struct ctl_opts *o, struct ctl_result *r)
+{
+	struct vu_throttle set = o->throttle;
+	struct fe_vu vu;
+	int ret;
+
+	r->command = "throttle";
+	r->to = o->socket;
+	ret = fe_vu_connect(&vu, o->socket, 0);
+	if (ret)
+		return ctl_fail(r, ret, "connect", o->socket);
+	vu.timeout_ms = o->timeout_ms;
+	set.flags = VU_THROTTLE_SET;
+	ret = fe_ctl_throttle(&vu, o->throttle_given ? &set : NULL, &r->throttle);
+	if (ret == -ECONNRESET)
+		fprintf(stderr, "vblkctl: throttle: the daemon refused; its --control-socket "
+				"serves throttle\n");
+	if (ret)
+		ctl_fail(r, ret, "throttle", o->socket);
+	else
+		r->throttled = true;
 	fe_vu_disconnect(&vu);
 	return r->err;
 }
@@ -482,6 +565,9 @@ int main(int argc, char **argv)
 	case CTL_SUSPEND:
 	case CTL_RESUME:
 		ctl_rings(&o, &r);
+		break;
+	case CTL_THROTTLE:
+		ctl_throttle(&o, &r);
 		break;
 	default:
 		ctl_migrate(&o, &r);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "frontend/fe_state.h"
+#include "proto/vu_msg.h"
 
 #define CTL_EXIT_OK 0
 #define CTL_EXIT_FAIL 1
@@ -28,6 +29,9 @@ struct ctl_result {
 	uint64_t bytes;			/* state size */
 	unsigned int nbases;		/* suspend: ring indices it stopped at */
 	uint16_t bases[CTL_MAX_QUEUES];
+	const char *mode;		/* suspend: "drain", "capture", or NULL: the daemon's */
+	bool throttled;			/* throttle: the fields below are valid */
+	struct vu_throttle throttle;
 	uint64_t total_us;
 };
 

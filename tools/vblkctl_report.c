@@ -97,6 +97,15 @@ static void ctl_report_json(FILE *out, const struct ctl_result *r, const char *w
 			fprintf(out, "%s%u", i ? "," : "", r->bases[i]);
 		fputc(']', out);
 	}
+	if (r->mode)
+		ctl_json_str(out, "mode", r->mode);
+	if (r->throttled) {
+		ctl_json_u64(out, "iops", r->throttle.iops);
+		ctl_json_u64(out, "bps", r->throttle.bps);
+		ctl_json_u64(out, "burst_ms", r->throttle.burst_ms);
+		ctl_json_u64(out, "throttled", r->throttle.throttled);
+		ctl_json_u64(out, "throttled_us", r->throttle.throttled_us);
+	}
 	if (r->saved || r->loaded)
 		ctl_json_u64(out, "state_bytes", r->bytes);
 	if (r->saved)
@@ -128,7 +137,13 @@ static void ctl_report_human(FILE *out, const struct ctl_result *r)
 		fprintf(out, "suspended %s: %u ring(s) stopped at", r->to, r->nbases);
 		for (unsigned int i = 0; i < r->nbases; i++)
 			fprintf(out, " %u", r->bases[i]);
-		fprintf(out, " in %" PRIu64 " us\n", r->total_us);
+		fprintf(out, " in %" PRIu64 " us (%s)\n", r->total_us,
+			r->mode ? r->mode : "the daemon's --suspend-mode");
+	} else if (!strcmp(r->command, "throttle")) {
+		fprintf(out, "throttle of %s: %" PRIu64 " IOPS, %" PRIu64 " B/s, burst %" PRIu64
+			" ms (0: unlimited); %" PRIu64 " request(s) waited %" PRIu64 " us in all\n",
+			r->to, r->throttle.iops, r->throttle.bps, r->throttle.burst_ms,
+			r->throttle.throttled, r->throttle.throttled_us);
 	} else if (!strcmp(r->command, "resume")) {
 		fprintf(out, "resumed %s in %" PRIu64 " us\n", r->to, r->total_us);
 	} else if (!strcmp(r->command, "state save")) {

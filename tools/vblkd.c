@@ -119,6 +119,7 @@ int main(int argc, char **argv)
 	ret = blk_dev_open(&blk, &args.blk);
 	if (ret)
 		goto out_signals;
+	blk_dev_vdev(blk)->suspend_mode = args.suspend_mode;
 	vb_info("serving %s: %llu sectors, %u queue(s) of up to %u%s%s", args.blk.image,
 		(unsigned long long)blk->limits.capacity, args.blk.num_queues,
 		args.blk.queue_size, args.blk.read_only ? ", read-only" : "",

@@ -53,6 +53,21 @@ static const char usage[] =
 	"  --io-delay-ms N            hold every request N ms before its I/O starts\n"
 	"                             (0-60000, default 0): emulates a slow disk\n"
 	"                             for tests of restart and migration\n"
+	"  --throttle-iops N          at most N requests per second over all queues\n"
+	"                             (default 0: unlimited)\n"
+	"  --throttle-bps N           at most N bytes per second over all queues\n"
+	"                             (default 0: unlimited)\n"
+	"  --throttle-burst-ms N      how far ahead of the rates a burst may run,\n"
+	"                             0-60000 ms (default 0); vblkctl throttle\n"
+	"                             changes all three while vblkd runs\n"
+	"  --suspend-mode MODE        how a suspend stops rings with requests in\n"
+	"                             flight: drain (wait for each, the default) or\n"
+	"                             capture (cancel what has not reached the disk,\n"
+	"                             carry it in the state for the destination).\n"
+	"                             Applies to VDUSE_SUSPEND and to the control\n"
+	"                             socket's GET_VRING_BASE; vblkctl suspend --mode\n"
+	"                             and vhost-user's GET_VRING_BASE_INFLIGHT\n"
+	"                             (protocol feature 20) choose per suspend\n"
 	"  --log-level LEVEL          error, warn, info or debug (default info)\n"
 	"  -h, --help                 show this help and exit\n"
 	"  -V, --version              show the version and exit\n"
@@ -95,6 +110,10 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 		{ "logical-block-size", required_argument, NULL, 'b' },
 		{ "direct", no_argument, NULL, 'd' },
 		{ "io-delay-ms", required_argument, NULL, 'D' },
+		{ "throttle-iops", required_argument, NULL, 'O' },
+		{ "throttle-bps", required_argument, NULL, 'B' },
+		{ "throttle-burst-ms", required_argument, NULL, 'u' },
+		{ "suspend-mode", required_argument, NULL, 'm' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -176,6 +195,32 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 			if (parse_uint("io-delay-ms", optarg, 0, 60000, false, &v))
 				return -EINVAL;
 			a->blk.io_delay_ms = (unsigned int)v;
+			break;
+		case 'O':
+			if (parse_uint("throttle-iops", optarg, 0, 100000000, false, &v))
+				return -EINVAL;
+			a->blk.throttle.iops = v;
+			break;
+		case 'B':
+			if (parse_uint("throttle-bps", optarg, 0, 1ul << 40, false, &v))
+				return -EINVAL;
+			a->blk.throttle.bps = v;
+			break;
+		case 'u':
+			if (parse_uint("throttle-burst-ms", optarg, 0, 60000, false, &v))
+				return -EINVAL;
+			a->blk.throttle.burst_ms = v;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "drain")) {
+				a->suspend_mode = VB_SUSPEND_DRAIN;
+			} else if (!strcmp(optarg, "capture")) {
+				a->suspend_mode = VB_SUSPEND_CAPTURE;
+			} else {
+				fprintf(stderr, "vblkd: --suspend-mode %s: use drain or capture\n",
+					optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'l':
 			a->log_level = vb_log_level_parse(optarg);

@@ -13,6 +13,7 @@ struct vblkd_args {
 	const char *state_dir;
 	bool no_vdpa_add;
 	struct blk_opts blk;
+	enum vb_suspend_mode suspend_mode;
 	int log_level;
 };
 

@@ -339,7 +339,8 @@ static void suspend(struct vduse_dev *v)
 	v->suspended = true;
 	vduse_inflight_record(v);
 	vb_dev_unlock(v->dev);
-	vb_dev_pause(v->dev); /* drains: what was taken from the rings completes */
+	/* Drains what was taken from the rings, or captures it (--suspend-mode). */
+	vb_dev_suspend(v->dev, v->dev->suspend_mode);
 	vb_dev_lock(v->dev);
 	vb_info("vduse %s: suspended", v->name);
 }
@@ -672,7 +673,8 @@ void vduse_dev_destroy(struct vduse_dev *v, bool remove)
 	handle_free(v);
 }
 
-int vduse_dev_ring_stop(void *opaque, unsigned int index, uint16_t *base)
+int vduse_dev_ring_stop(void *opaque, unsigned int index, enum vb_suspend_mode mode,
+			uint16_t *base)
 {
 	struct vduse_dev *v = opaque;
 
@@ -682,7 +684,7 @@ int vduse_dev_ring_stop(void *opaque, unsigned int index, uint16_t *base)
 	vduse_inflight_record(v);
 	vb_dev_unlock(v->dev);
 	/* Marked held first: nothing restarts it while it drains. */
-	*base = vb_ring_stop(&v->dev->rings[index]);
+	*base = vb_ring_stop_mode(&v->dev->rings[index], mode);
 	vb_info("vduse %s: vq %u stopped at avail index %u (control socket)", v->name, index,
 		*base);
 	return 0;

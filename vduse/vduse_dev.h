@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/ring.h"
+
 struct vb_device;
 struct vduse_dev;
 
@@ -66,13 +68,15 @@ uint64_t vduse_dev_extra_features(void *opaque);
  * vduse_dev_ring_stop() - the compatibility endpoint's GET_VRING_BASE
  * @opaque:	the handle
  * @index:	a queue index the caller checked
+ * @mode:	drain what is in flight, or capture it (carried in the state)
  * @base:	out: where the ring stopped
  *
  * The ring stays stopped (held) until vduse_dev_ring_start() or a reset,
  * also across a restart of vblkd when the in-flight file records it.
  * Return: 0.
  */
-int vduse_dev_ring_stop(void *opaque, unsigned int index, uint16_t *base);
+int vduse_dev_ring_stop(void *opaque, unsigned int index, enum vb_suspend_mode mode,
+			uint16_t *base);
 
 /**
  * vduse_dev_ring_start() - the compatibility endpoint's SET_VRING_ENABLE 1

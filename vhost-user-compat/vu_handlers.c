@@ -218,8 +218,16 @@ int vu_get_vring_base(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
 
 	if (!r)
 		return -EINVAL;
-	/* Completes what is in flight, then the ring stays stopped until a new kick fd. */
-	m->payload.state.num = vb_ring_stop(r);
+	/*
+	 * The ring stays stopped until a new kick fd. With
+	 * GET_VRING_BASE_INFLIGHT what has not reached the disk stays in
+	 * flight, marked in the in-flight region for the front-end to carry;
+	 * otherwise it completes first.
+	 */
+	if (c->protocol_features & (1ull << VHOST_USER_PROTOCOL_F_GET_VRING_BASE_INFLIGHT))
+		m->payload.state.num = vb_ring_stop_mode(r, VB_SUSPEND_CAPTURE);
+	else
+		m->payload.state.num = vb_ring_stop(r);
 	m->hdr.size = sizeof(m->payload.state);
 	vb_info("vring %u stopped at avail index %u", r->index, m->payload.state.num);
 	return VU_REPLY;
@@ -279,12 +287,20 @@ int vu_set_vring_err(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
 	return ret ? ret : vb_ring_set_fd_take(r, VB_RING_ERR, fd);
 }
 
-/* A device without state ops has no state to transfer. */
+/*
+ * A device without state ops has no state to transfer; one without a
+ * cancel op cannot leave requests in flight at GET_VRING_BASE
+ * (GET_VRING_BASE_INFLIGHT, which goes with INFLIGHT_SHMFD).
+ */
 static uint64_t protocol_features(const struct vu_server *s)
 {
-	if (s->dev->ops->save)
-		return PROTOCOL_FEATURES;
-	return PROTOCOL_FEATURES & ~(1ull << VHOST_USER_PROTOCOL_F_DEVICE_STATE);
+	uint64_t f = PROTOCOL_FEATURES;
+
+	if (!s->dev->ops->save)
+		f &= ~(1ull << VHOST_USER_PROTOCOL_F_DEVICE_STATE);
+	if (s->dev->ops->cancel)
+		f |= 1ull << VHOST_USER_PROTOCOL_F_GET_VRING_BASE_INFLIGHT;
+	return f;
 }
 
 int vu_get_protocol_features(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
@@ -294,9 +310,16 @@ int vu_get_protocol_features(struct vu_server *s, struct vu_conn *c, struct vu_m
 
 int vu_set_protocol_features(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
 {
+	const uint64_t inflight = 1ull << VHOST_USER_PROTOCOL_F_GET_VRING_BASE_INFLIGHT |
+				  1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD;
+
 	if (m->payload.u64 & ~protocol_features(s)) {
 		vb_err("SET_PROTOCOL_FEATURES 0x%llx has bits never offered",
 		       (unsigned long long)m->payload.u64);
+		return -EINVAL;
+	}
+	if ((m->payload.u64 & inflight) == (1ull << VHOST_USER_PROTOCOL_F_GET_VRING_BASE_INFLIGHT)) {
+		vb_err("GET_VRING_BASE_INFLIGHT without INFLIGHT_SHMFD: nowhere to keep the requests");
 		return -EINVAL;
 	}
 	c->protocol_features = m->payload.u64;

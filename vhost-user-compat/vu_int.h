@@ -29,6 +29,7 @@ struct vu_conn {
 	int fd;
 	uint64_t id; /* this connection, for the state session: never 0, never reused */
 	uint64_t protocol_features;
+	enum vu_suspend_mode suspend_mode; /* VBLKD_SUSPEND_MODE, control socket only */
 	int reply_fd; /* an fd a handler sends with its reply; the dispatcher closes it */
 };
 
@@ -110,7 +111,9 @@ typedef int (*vu_handler_fn)(struct vu_server *s, struct vu_conn *c, struct vu_m
 	X(SET_DEVICE_STATE_FD, vu_set_device_state_fd, 1)         \
 	X(CHECK_DEVICE_STATE, vu_check_device_state, 0)           \
 	X(GET_VRING_BASE, vu_ctl_get_vring_base, 0)               \
-	X(SET_VRING_ENABLE, vu_ctl_set_vring_enable, 0)
+	X(SET_VRING_ENABLE, vu_ctl_set_vring_enable, 0)           \
+	X(VBLKD_SUSPEND_MODE, vu_ctl_suspend_mode, 0)             \
+	X(VBLKD_THROTTLE, vu_ctl_throttle, 0)
 
 /* Every handler in both lists is a vu_handler_fn, documented there. */
 #define VU_DECLARE(name, fn, nfds) int fn(struct vu_server *s, struct vu_conn *c, struct vu_msg *m);
@@ -118,6 +121,8 @@ VU_HANDLER_LIST(VU_DECLARE)
 VU_DECLARE(, vu_ctl_get_features, )
 VU_DECLARE(, vu_ctl_get_vring_base, )
 VU_DECLARE(, vu_ctl_set_vring_enable, )
+VU_DECLARE(, vu_ctl_suspend_mode, )
+VU_DECLARE(, vu_ctl_throttle, )
 #undef VU_DECLARE
 
 /**

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "core/ring.h"
+
 struct vb_device;
 struct vu_server;
 
@@ -19,8 +21,9 @@ struct vu_server;
 struct vu_ctl_ops {
 	/* Device bits the transport offers on top of the device's. */
 	uint64_t (*extra_features)(void *opaque);
-	/* GET_VRING_BASE: stop a ring, report where it stopped. */
-	int (*ring_stop)(void *opaque, unsigned int index, uint16_t *base);
+	/* GET_VRING_BASE: stop a ring (draining or capturing), report where it stopped. */
+	int (*ring_stop)(void *opaque, unsigned int index, enum vb_suspend_mode mode,
+			 uint16_t *base);
 	/* SET_VRING_ENABLE 1: restart a ring ring_stop stopped. */
 	int (*ring_start)(void *opaque, unsigned int index);
 };

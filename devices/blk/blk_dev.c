@@ -16,6 +16,16 @@
 
 #include "core/log.h"
 
+static int blk_set_throttle(struct vb_device *d, const struct vb_throttle_limits *l)
+{
+	return blk_throttle_set(&blk_of(d)->thr, l);
+}
+
+static void blk_get_throttle(const struct vb_device *d, struct vb_throttle_limits *l)
+{
+	blk_throttle_get(&blk_of(d)->thr, l);
+}
+
 const struct vb_device_ops blk_dev_ops = {
 	.type = VIRTIO_ID_BLOCK,
 	.req_size = sizeof(struct blk_req),
@@ -25,6 +35,9 @@ const struct vb_device_ops blk_dev_ops = {
 	.set_config = blk_dev_set_config,
 	.handle = blk_io_handle,
 	.io_done = blk_io_done,
+	.cancel = blk_io_cancel,
+	.set_throttle = blk_set_throttle,
+	.get_throttle = blk_get_throttle,
 	.save = blk_state_save,
 	.load_new = blk_state_load_new,
 	.load_free = blk_state_load_free,
@@ -92,8 +105,15 @@ int blk_dev_open(struct blk_dev **out, const struct blk_opts *opts)
 		.read_only = opts->read_only,
 		.serial = dev->serial,
 	};
-	dev->delay.tv_sec = opts->io_delay_ms / 1000;
-	dev->delay.tv_nsec = (long long)(opts->io_delay_ms % 1000) * 1000000;
+	dev->delay_ns = (uint64_t)opts->io_delay_ms * 1000000ull;
+	blk_throttle_init(&dev->thr);
+	ret = blk_throttle_set(&dev->thr, &opts->throttle);
+	if (ret) {
+		vb_err("throttle burst of %llu ms is more than a minute",
+		       (unsigned long long)opts->throttle.burst_ms);
+		blk_throttle_fini(&dev->thr);
+		goto err_close;
+	}
 	atomic_store(&dev->wce, 1);
 	*out = dev;
 	return 0;
@@ -114,6 +134,7 @@ int blk_dev_close(struct blk_dev *dev)
 	if (!dev)
 		return 0;
 	vb_dev_fini(&dev->vdev);
+	blk_throttle_fini(&dev->thr);
 	/* Nothing is lost on exit: what the guest wrote reaches the disk. */
 	if (fdatasync(dev->fd)) {
 		ret = -errno;

@@ -15,6 +15,7 @@
 #include "core/device.h"
 #include "devices/blk/blk_req.h"
 #include "devices/blk/blk_state.h"
+#include "devices/blk/blk_throttle.h"
 
 /* Statistics, in the order of the state's COUNTERS section. */
 enum blk_counter {
@@ -40,6 +41,7 @@ struct blk_opts {
 	bool direct;
 	uint32_t logical_block_size;
 	unsigned int io_delay_ms; /* fault injection: a slow disk */
+	struct vb_throttle_limits throttle; /* --throttle-iops/-bps/-burst-ms */
 	char serial[BLK_SERIAL_LEN + 1];
 };
 
@@ -51,7 +53,8 @@ struct blk_dev {
 	char serial[BLK_SERIAL_LEN];
 	char image_id[BLK_IMAGE_ID_MAX + 1];
 	atomic_uchar wce;
-	struct __kernel_timespec delay; /* --io-delay-ms */
+	uint64_t delay_ns; /* --io-delay-ms */
+	struct blk_throttle thr;
 	uint64_t counter_base[BLK_CNT_MAX]; /* from loaded state */
 	/* Each written by its queue's worker only; read by anyone (relaxed). */
 	_Atomic uint64_t counters[VB_MAX_QUEUES][BLK_CNT_MAX];
@@ -157,5 +160,15 @@ void blk_io_handle(struct vb_ring *r, struct vb_req *req);
  * image's file system cannot do (-EOPNOTSUPP) is VIRTIO_BLK_S_UNSUPP.
  */
 void blk_io_done(struct vb_ring *r, struct vb_req *req, int res);
+
+/**
+ * blk_io_cancel() - blk_dev_ops.cancel: cancel a request's I/O for a capture
+ * @r:		the ring, on its worker
+ * @req:	a request handed over and not completed
+ *
+ * A request waiting on the throttle or --io-delay-ms is cancelled with its
+ * wait; one whose I/O executes in the kernel is not, and completes.
+ */
+void blk_io_cancel(struct vb_ring *r, struct vb_req *req);
 
 #endif

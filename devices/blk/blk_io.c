@@ -75,30 +75,38 @@ static void complete(struct vb_ring *r, struct blk_req *req, uint8_t status)
 }
 
 /*
- * Submission entries for one request: with --io-delay-ms, a timeout linked
- * in front of the I/O holds it in the kernel, emulating a slow disk without
- * any cost when off. Return: the I/O's entry, or NULL.
+ * Submission entries for one request. A request that must wait (the
+ * throttle's debt, or --io-delay-ms emulating a slow disk) gets a timeout
+ * linked in front of its I/O: the wait costs nothing, and a capture cancels
+ * the timeout, which cancels the I/O behind it. Return: the I/O's entry, or
+ * NULL.
  */
-static struct io_uring_sqe *get_io_sqe(struct vb_ring *r, const struct blk_dev *dev)
+static struct io_uring_sqe *get_io_sqe(struct vb_ring *r, struct blk_dev *dev,
+				       struct blk_req *req)
 {
+	uint64_t bytes = req->op == BLK_OP_READ || req->op == BLK_OP_WRITE ? req->len : 0;
+	uint64_t wait = blk_throttle_take(&dev->thr, bytes) + dev->delay_ns;
 	struct io_uring_sqe *sqes[2];
 
-	if (!dev->delay.tv_sec && !dev->delay.tv_nsec)
+	req->timed = false;
+	if (!wait)
 		return vb_ring_get_sqes(r, sqes, 1) ? NULL : sqes[0];
 	/* A link must not be split across submissions. */
 	if (vb_ring_get_sqes(r, sqes, 2))
 		return vb_ring_get_sqes(r, sqes, 1) ? NULL : sqes[0]; /* undelayed */
-	io_uring_prep_timeout(sqes[0], (struct __kernel_timespec *)&dev->delay, 0,
-			      IORING_TIMEOUT_ETIME_SUCCESS);
+	req->wait_ts.tv_sec = (long long)(wait / 1000000000ull);
+	req->wait_ts.tv_nsec = (long long)(wait % 1000000000ull);
+	io_uring_prep_timeout(sqes[0], &req->wait_ts, 0, IORING_TIMEOUT_ETIME_SUCCESS);
 	sqes[0]->flags |= IOSQE_IO_LINK;
-	io_uring_sqe_set_data64(sqes[0], VB_RING_UD_IGNORE);
+	io_uring_sqe_set_data64(sqes[0], VB_RING_UD_TAG(req));
+	req->timed = true;
 	return sqes[1];
 }
 
 static void submit_io(struct vb_ring *r, struct blk_req *req)
 {
 	struct blk_dev *dev = blk_of(r->dev);
-	struct io_uring_sqe *sqe = get_io_sqe(r, dev);
+	struct io_uring_sqe *sqe = get_io_sqe(r, dev, req);
 
 	if (!sqe) {
 		vb_err_rl("vq %u: io_uring submission queue unavailable", r->index);
@@ -163,4 +171,24 @@ void blk_io_done(struct vb_ring *r, struct vb_req *vreq, int res)
 		status = VIRTIO_BLK_S_IOERR;
 	}
 	complete(r, req, status);
+}
+
+void blk_io_cancel(struct vb_ring *r, struct vb_req *vreq)
+{
+	struct blk_req *req = req_of(vreq);
+	struct io_uring_sqe *sqe;
+
+	if (vb_ring_get_sqes(r, &sqe, 1)) {
+		vb_err_rl("vq %u: no room to cancel head %u; it completes instead", r->index,
+			  vreq->chain.head);
+		return;
+	}
+	/*
+	 * A request still waiting: cancelling its timeout cancels the I/O
+	 * linked behind it. Otherwise the I/O itself, which fails to cancel
+	 * once it executes in the kernel; the ring then waits for it.
+	 */
+	io_uring_prep_cancel64(sqe, req->timed ? VB_RING_UD_TAG(req) : (uint64_t)(uintptr_t)req,
+			       0);
+	io_uring_sqe_set_data64(sqe, VB_RING_UD_IGNORE);
 }

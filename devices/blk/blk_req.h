@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include <linux/time_types.h>
 
 #include "core/ring.h"
 
@@ -39,6 +40,9 @@ struct blk_req {
 	uint8_t *status;
 	uint64_t status_gpa;
 	uint32_t written; /* bytes the device writes into the chain, status included */
+	/* The wait linked in front of its I/O (throttle, --io-delay-ms), if any. */
+	struct __kernel_timespec wait_ts;
+	bool timed;
 };
 
 /**

@@ -33,18 +33,31 @@ static inline int make_ctl_dir(char *dir, size_t len)
  * vblkd with NQ queues, --control-socket DIR/NAME.ctl and --image-id @id;
  * on @image (another daemon's) when given, else its own image of @size.
  */
-static inline int daemon_start(struct daemon *d, const char *dir, const char *name,
-			       uint64_t size, const char *id, const char *image)
+static inline int daemon_start_args(struct daemon *d, const char *dir, const char *name,
+				    uint64_t size, const char *id, const char *image,
+				    const char *const *more)
 {
-	const char *extra[] = {
+	const char *extra[24] = {
 		"--num-queues", "2", "--control-socket", d->ctl, "--image-id", id,
-		image ? "--image" : NULL, image, NULL,
 	};
+	unsigned int n = 6;
 
+	for (; more && *more && n < 21; more++)
+		extra[n++] = *more;
+	if (image) {
+		extra[n++] = "--image";
+		extra[n++] = image;
+	}
 	if ((size_t)snprintf(d->ctl, sizeof(d->ctl), "%s/%s.ctl", dir, name) >= sizeof(d->ctl))
 		return -ENAMETOOLONG;
 	/* A second --image overrides the one vd_start() gives: both on one disk. */
 	return vd_start(&d->vd, size, extra);
+}
+
+static inline int daemon_start(struct daemon *d, const char *dir, const char *name,
+			       uint64_t size, const char *id, const char *image)
+{
+	return daemon_start_args(d, dir, name, size, id, image, NULL);
 }
 
 static inline void daemon_down(struct __test_metadata *_metadata, struct daemon *d)
@@ -69,19 +82,27 @@ struct state_pair {
  * the destination on the source's image when @shared, and a front-end with
  * @opts on the source.
  */
-static inline void pair_up(struct __test_metadata *_metadata, struct state_pair *p, bool shared,
-			   const struct fe_blk_opts *opts)
+static inline void pair_up_args(struct __test_metadata *_metadata, struct state_pair *p,
+				bool shared, const struct fe_blk_opts *opts,
+				const char *const *more)
 {
 	int ret;
 
 	p->test_fds = vd_count_fds(getpid());
 	ASSERT_EQ(0, make_ctl_dir(p->dir, sizeof(p->dir)));
-	ASSERT_EQ(0, daemon_start(&p->src, p->dir, "src", HOST_IMAGE_SIZE, IMAGE_ID, NULL));
-	ASSERT_EQ(0, daemon_start(&p->dst, p->dir, "dst", HOST_IMAGE_SIZE, IMAGE_ID,
-				  shared ? p->src.vd.image : NULL));
+	ASSERT_EQ(0, daemon_start_args(&p->src, p->dir, "src", HOST_IMAGE_SIZE, IMAGE_ID, NULL,
+				       more));
+	ASSERT_EQ(0, daemon_start_args(&p->dst, p->dir, "dst", HOST_IMAGE_SIZE, IMAGE_ID,
+				       shared ? p->src.vd.image : NULL, more));
 	ret = fe_blk_open(&p->sblk, p->src.vd.sock, opts);
 	ASSERT_EQ(0, ret) TH_LOG("fe_blk_open(src): %s", strerror(-ret));
 	p->sblk_open = true;
+}
+
+static inline void pair_up(struct __test_metadata *_metadata, struct state_pair *p, bool shared,
+			   const struct fe_blk_opts *opts)
+{
+	pair_up_args(_metadata, p, shared, opts, NULL);
 }
 
 /* Fixture teardown: all of pair_up() undone, and no fd of the test left open. */

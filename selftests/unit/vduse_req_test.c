@@ -202,7 +202,7 @@ TEST_F(vreq, suspend_stops_a_running_ring_and_keeps_it_stopped)
 
 	/* The control socket stops and restarts it: a suspended device stays so. */
 	self->v.status = VIRTIO_CONFIG_S_DRIVER_OK;
-	EXPECT_EQ(0, vduse_dev_ring_stop(&self->v, 0, &(uint16_t){ 0 }));
+	EXPECT_EQ(0, vduse_dev_ring_stop(&self->v, 0, VB_SUSPEND_DRAIN, &(uint16_t){ 0 }));
 	EXPECT_NE(0, self->v.held & 1);
 	vduse_dev_ring_start(&self->v, 0);
 	EXPECT_EQ(0, self->v.held & 1);
