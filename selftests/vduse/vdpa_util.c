@@ -210,12 +210,24 @@ int vt_autoprobe(bool on)
 
 int vt_daemon_start(struct vt_daemon *d, const char *dir, const char *name, const char *image)
 {
-	const char *extra[] = {
+	return vt_daemon_start_args(d, dir, name, image, NULL);
+}
+
+int vt_daemon_start_args(struct vt_daemon *d, const char *dir, const char *name,
+			 const char *image, const char *const *more)
+{
+	const char *extra[24] = {
 		"--num-queues", "2", "--control-socket", d->ctl, "--image-id", VT_IMAGE_ID,
-		image ? "--image" : NULL, image, NULL,
 	};
+	unsigned int n = 6;
 	int ret;
 
+	for (; more && *more && n < 21; more++)
+		extra[n++] = *more;
+	if (image) {
+		extra[n++] = "--image";
+		extra[n++] = image;
+	}
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	if ((size_t)snprintf(d->ctl, sizeof(d->ctl), "%s/%s.ctl", dir, name) >= sizeof(d->ctl))
 		return -ENAMETOOLONG;

@@ -65,6 +65,19 @@ struct vt_daemon {
  */
 int vt_daemon_start(struct vt_daemon *d, const char *dir, const char *name, const char *image);
 
+/**
+ * vt_daemon_start_args() - vt_daemon_start() with more vblkd arguments
+ * @d:		the daemon
+ * @dir:	where its control socket goes
+ * @name:	the VDUSE device name
+ * @image:	another daemon's image to share, or NULL for its own
+ * @more:	NULL-terminated extra arguments (at most 15), or NULL
+ *
+ * Return: 0 or -errno.
+ */
+int vt_daemon_start_args(struct vt_daemon *d, const char *dir, const char *name,
+			 const char *image, const char *const *more);
+
 void vt_print_features(const char *who, const struct fe_blk *blk);
 
 /* The state blob: QUEUE and COUNTERS sections, trailer verified. */
