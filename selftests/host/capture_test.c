@@ -109,13 +109,29 @@ static void expect_writes_done(struct __test_metadata *_metadata, FIXTURE_DATA(c
 	close(fd);
 }
 
-TEST_F(capture, a_suspend_leaves_slow_writes_in_flight_and_the_destination_completes_each_once)
+/* Move the suspended source's state and rings to the destination. */
+static void move_to_destination(struct __test_metadata *_metadata, FIXTURE_DATA(capture) *self)
 {
 	struct fe_blk *src = &self->pair.sblk;
 	uint8_t *blob;
-	uint64_t t0;
 	size_t len;
 	int ret;
+
+	ASSERT_EQ(0, fe_state_save_buf(&src->vu, &blob, &len, NULL));
+	ret = fe_blk_open_peer(&self->dblk, self->pair.dst.vd.sock, src);
+	ASSERT_EQ(0, ret) TH_LOG("fe_blk_open_peer(dst): %s", strerror(-ret));
+	self->dblk_open = true;
+	ret = fe_state_load_buf(&self->dblk.vu, blob, len, NULL);
+	free(blob);
+	ASSERT_EQ(0, ret) TH_LOG("load: %s", strerror(-ret));
+	fe_blk_adopt(&self->dblk, src);
+	ASSERT_EQ(0, fe_blk_resume(&self->dblk));
+}
+
+TEST_F(capture, a_suspend_leaves_slow_writes_in_flight_and_the_destination_completes_each_once)
+{
+	struct fe_blk *src = &self->pair.sblk;
+	uint64_t t0;
 
 	submit_writes(_metadata, self);
 	t0 = now_us();
@@ -128,16 +144,34 @@ TEST_F(capture, a_suspend_leaves_slow_writes_in_flight_and_the_destination_compl
 	}
 	EXPECT_TRUE(vd_log_contains(&self->pair.src.vd, "request(s) captured"));
 
-	ASSERT_EQ(0, fe_state_save_buf(&src->vu, &blob, &len, NULL));
-	ret = fe_blk_open_peer(&self->dblk, self->pair.dst.vd.sock, src);
-	ASSERT_EQ(0, ret) TH_LOG("fe_blk_open_peer(dst): %s", strerror(-ret));
-	self->dblk_open = true;
-	ret = fe_state_load_buf(&self->dblk.vu, blob, len, NULL);
-	free(blob);
-	ASSERT_EQ(0, ret) TH_LOG("load: %s", strerror(-ret));
-	fe_blk_adopt(&self->dblk, src);
-	ASSERT_EQ(0, fe_blk_resume(&self->dblk));
+	move_to_destination(_metadata, self);
+	/* Nothing completed twice: the source stays stopped with what it captured. */
+	expect_writes_done(_metadata, self, &self->dblk);
+	EXPECT_TRUE(vd_log_contains(&self->pair.dst.vd, "resubmitting"));
+}
 
+/*
+ * The destination resubmitted the captured writes (its disk is slow too) and
+ * dies: its in-flight region, which the front-end keeps, brings them back
+ * when a new destination daemon takes over.
+ */
+TEST_F(capture, a_destination_killed_after_the_load_gets_the_writes_back_from_its_region)
+{
+	const char *const fast[] = { "--num-queues", "2", "--image", self->pair.src.vd.image,
+				     NULL };
+	int status, ret;
+
+	submit_writes(_metadata, self);
+	ASSERT_EQ(0, fe_blk_suspend(&self->pair.sblk));
+	move_to_destination(_metadata, self);
+	usleep(HOST_QUIET_MS * 1000);
+	for (unsigned int q = 0; q < NQ; q++) {
+		ASSERT_EQ(0, used_since(self, &self->dblk, q)) TH_LOG("queue %u", q);
+	}
+	ASSERT_EQ(0, vd_kill(&self->pair.dst.vd, &status));
+	ASSERT_EQ(0, vd_restart(&self->pair.dst.vd, fast));
+	ret = fe_blk_reconnect(&self->dblk, self->pair.dst.vd.sock);
+	ASSERT_EQ(0, ret) TH_LOG("fe_blk_reconnect: %s", strerror(-ret));
 	expect_writes_done(_metadata, self, &self->dblk);
 	EXPECT_TRUE(vd_log_contains(&self->pair.dst.vd, "resubmitting"));
 }
