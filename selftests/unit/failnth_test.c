@@ -82,6 +82,19 @@ static int count_tasks(int want)
 	return n;
 }
 
+/* The baseline: a thread that just ended may still be listed for a moment. */
+static int settled_tasks(void)
+{
+	int n = count_entries("/proc/self/task"), m;
+
+	for (int i = 0; i < 20; i++) {
+		usleep(5000);
+		m = count_entries("/proc/self/task");
+		n = m < n ? m : n;
+	}
+	return n;
+}
+
 static void *idle(void *arg)
 {
 	return arg;
@@ -129,7 +142,7 @@ TEST_F(failnth, ring_start_fails_cleanly_at_every_step)
 	/* The driver made 5 available and got 5 back: the ring runs idle from 5. */
 	ASSERT_EQ(0, unit_ring_setup(self->dev, 0, 5));
 	fds = count_fds();
-	tasks = count_entries("/proc/self/task");
+	tasks = settled_tasks();
 
 	for (n = 1;; n++) {
 		vb_failpoint_arm(n);
@@ -152,7 +165,7 @@ TEST_F(failnth, ring_start_fails_cleanly_at_every_step)
 		EXPECT_EQ(NULL, r->resubmit);
 		EXPECT_EQ(5, vb_ring_avail_idx(r));
 		EXPECT_EQ(fds, count_fds()) TH_LOG("step %u leaves an fd open", n);
-		EXPECT_EQ(tasks, count_tasks(tasks)) TH_LOG("step %u leaves a thread", n);
+		EXPECT_GE(tasks, count_tasks(tasks)) TH_LOG("step %u leaves a thread", n);
 
 		/* The ring is as before: it starts, runs and stops. */
 		ASSERT_EQ(0, vb_ring_start(r)) TH_LOG("no start after step %u failed", n);
@@ -160,13 +173,13 @@ TEST_F(failnth, ring_start_fails_cleanly_at_every_step)
 		EXPECT_EQ(5, vb_ring_stop(r));
 		EXPECT_FALSE(vb_ring_is_started(r));
 		EXPECT_EQ(fds, count_fds());
-		EXPECT_EQ(tasks, count_tasks(tasks));
+		EXPECT_GE(tasks, count_tasks(tasks));
 	}
 	/* Both callocs, io_uring, eventfd, thread: each one failed once. */
 	TH_LOG("%u step(s) failed in turn", fired);
 	EXPECT_GE(fired, 5);
 	EXPECT_EQ(fds, count_fds());
-	EXPECT_EQ(tasks, count_tasks(tasks));
+	EXPECT_GE(tasks, count_tasks(tasks));
 }
 
 /* A finished blob of one section, in @w. */
@@ -227,7 +240,7 @@ TEST_F(failnth, state_save_start_fails_cleanly_at_every_step)
 	state_session_init(&s);
 	ASSERT_EQ(0, make_blob(&want));
 	fds = count_fds();
-	tasks = count_entries("/proc/self/task");
+	tasks = settled_tasks();
 
 	for (n = 1;; n++) {
 		ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
@@ -252,19 +265,19 @@ TEST_F(failnth, state_save_start_fails_cleanly_at_every_step)
 		EXPECT_EQ(NULL, s.w.buf);
 		EXPECT_EQ(STATE_E_IO, state_session_wait(&s, OWNER)); /* CHECK sees the refusal */
 		EXPECT_EQ(fds, count_fds()) TH_LOG("step %u leaves an fd open", n);
-		EXPECT_EQ(tasks, count_tasks(tasks)) TH_LOG("step %u leaves a thread", n);
+		EXPECT_GE(tasks, count_tasks(tasks)) TH_LOG("step %u leaves a thread", n);
 
 		/* The session is as before: a save goes through. */
 		EXPECT_EQ(0, save_once(&s, &want)) TH_LOG("no save after step %u failed", n);
 		EXPECT_EQ(fds, count_fds());
-		EXPECT_EQ(tasks, count_tasks(tasks));
+		EXPECT_GE(tasks, count_tasks(tasks));
 	}
 	/* eventfd, fcntl, thread */
 	TH_LOG("%u step(s) failed in turn", fired);
 	EXPECT_GE(fired, 3);
 	state_writer_fini(&want);
 	EXPECT_EQ(fds, count_fds());
-	EXPECT_EQ(tasks, count_tasks(tasks));
+	EXPECT_GE(tasks, count_tasks(tasks));
 }
 
 /* The caller's staging area of a load: what the sections said. */
@@ -333,7 +346,7 @@ TEST_F(failnth, state_load_start_fails_cleanly_at_every_step)
 	state_session_init(&s);
 	ASSERT_EQ(0, make_blob(&blob));
 	fds = count_fds();
-	tasks = count_entries("/proc/self/task");
+	tasks = settled_tasks();
 
 	for (n = 1;; n++) {
 		st = calloc(1, sizeof(*st));
@@ -363,18 +376,18 @@ TEST_F(failnth, state_load_start_fails_cleanly_at_every_step)
 		EXPECT_EQ(NULL, s.r.payload);
 		EXPECT_EQ(STATE_E_IO, state_session_wait(&s, OWNER));
 		EXPECT_EQ(fds, count_fds()) TH_LOG("step %u leaves an fd open", n);
-		EXPECT_EQ(tasks, count_tasks(tasks)) TH_LOG("step %u leaves a thread", n);
+		EXPECT_GE(tasks, count_tasks(tasks)) TH_LOG("step %u leaves a thread", n);
 
 		EXPECT_EQ(0, load_once(&s, &blob)) TH_LOG("no load after step %u failed", n);
 		EXPECT_EQ(fds, count_fds());
-		EXPECT_EQ(tasks, count_tasks(tasks));
+		EXPECT_GE(tasks, count_tasks(tasks));
 	}
 	/* reader, eventfd, fcntl, thread */
 	TH_LOG("%u step(s) failed in turn", fired);
 	EXPECT_GE(fired, 4);
 	state_writer_fini(&blob);
 	EXPECT_EQ(fds, count_fds());
-	EXPECT_EQ(tasks, count_tasks(tasks));
+	EXPECT_GE(tasks, count_tasks(tasks));
 }
 
 TEST_F(failnth, vduse_create_fails_cleanly_at_every_step)
@@ -392,7 +405,7 @@ TEST_F(failnth, vduse_create_fails_cleanly_at_every_step)
 	snprintf(name, sizeof(name), "failnth-%d", (int)getpid());
 	snprintf(path, sizeof(path), "%s/%s.inflight", dir, name);
 	fds = count_fds();
-	tasks = count_entries("/proc/self/task");
+	tasks = settled_tasks();
 
 	for (n = 1;; n++) {
 		vb_failpoint_arm(n);
@@ -414,7 +427,7 @@ TEST_F(failnth, vduse_create_fails_cleanly_at_every_step)
 		EXPECT_EQ(NULL, self->dev->transport);
 		EXPECT_EQ(NULL, self->dev->mem.miss);
 		EXPECT_EQ(fds, count_fds()) TH_LOG("step %u leaves an fd open", n);
-		EXPECT_EQ(tasks, count_tasks(tasks));
+		EXPECT_GE(tasks, count_tasks(tasks));
 
 		/* Nothing left in the kernel: the next create is a new device. */
 		ASSERT_EQ(0, vduse_dev_create(self->dev, &o, &v))
@@ -427,7 +440,7 @@ TEST_F(failnth, vduse_create_fails_cleanly_at_every_step)
 	TH_LOG("%u step(s) failed in turn", fired);
 	EXPECT_GE(fired, 10);
 	EXPECT_EQ(fds, count_fds());
-	EXPECT_EQ(tasks, count_tasks(tasks));
+	EXPECT_GE(tasks, count_tasks(tasks));
 	unlink(path); /* a failure after the file was made leaves it, like a crash */
 	EXPECT_EQ(0, rmdir(dir));
 }
