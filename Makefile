@@ -4,7 +4,7 @@ IMAGE ?= vblkd.img
 SOCK ?= vblkd.sock
 MESON_FLAGS ?= $(if $(CI),--werror,)
 
-.PHONY: all deps test-deps build run check clean format
+.PHONY: all deps test-deps build run check clean format bench-downtime
 
 all: build
 
@@ -27,6 +27,13 @@ run: deps
 check: test-deps
 	$(MAKE) build
 	bash scripts/check.sh $(BUILD)
+
+# Not part of check: migration downtime, drain vs capture (docs/performance.md).
+BENCH_REPS ?= 5
+
+bench-downtime: deps
+	$(MAKE) build
+	bash bench/bench-downtime.sh $(BUILD) $(BENCH_REPS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
