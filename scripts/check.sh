@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test suite (unit, host, qemu, vduse) of the normal build, then
+# Runs every test suite (unit, host, qemu, vduse, inflight) of the normal build, then
 # the unit and host suites again in a build with AddressSanitizer and UBSan
 # and in one with ThreadSanitizer, the unit suite in a build configured by
 # bookworm-backports' meson, and ends with the summary line
@@ -19,8 +19,9 @@ took() { echo "check: $1 took $((SECONDS - $2)) s"; }
 
 rc=0
 # VDUSE_REQUIRE: the vduse suite fails, rather than skips, when QEMU or a
-# guest kernel is missing (install-deps.sh test provides them).
-VDUSE_REQUIRE=1 meson test -C "$build" --print-errorlogs --num-processes 2 --timeout-multiplier 2 || rc=1
+# guest kernel is missing; INFLIGHT_REQUIRE: the inflight suite fails when
+# the trixie chroot has no QEMU 11.1 (install-deps.sh test provides them all).
+VDUSE_REQUIRE=1 INFLIGHT_REQUIRE=1 meson test -C "$build" --print-errorlogs --num-processes 2 --timeout-multiplier 2 || rc=1
 
 # Sanitizers: any report aborts the daemon or the test, which fails it.
 if [ ! -f "$asan/build.ninja" ]; then

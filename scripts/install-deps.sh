@@ -6,7 +6,9 @@
 #                             unpacked into a cache (never installed on the host),
 #                             iproute2 (vdpa, copied into the VDUSE guest) and
 #                             the 7.3 guest kernel (scripts/fetch-trixie-kernel.sh,
-#                             through a debootstrapped trixie chroot) and
+#                             through a debootstrapped trixie chroot), QEMU 11.1
+#                             installed inside that chroot (scripts/fetch-trixie-qemu.sh,
+#                             for the inflight suite) and
 #                             bookworm-backports' meson, unpacked beside the
 #                             system one (check.sh builds with both)
 # The backports suite reuses the mirror URI of the machine's own apt sources.
@@ -109,6 +111,12 @@ fetch_kernel_73() {
 	bash "$(dirname "${BASH_SOURCE[0]}")/fetch-trixie-kernel.sh"
 }
 
+# QEMU 11.1 (trixie-backports, with vhost-user-blk's inflight-migration)
+# is installed inside the same chroot, never on the host.
+fetch_qemu_11() {
+	bash "$(dirname "${BASH_SOURCE[0]}")/fetch-trixie-qemu.sh"
+}
+
 fetch_kselftest() {
 	local dir=$cache/kselftest
 	[ -f "$dir/kselftest_harness.h" ] && return 0
@@ -167,6 +175,7 @@ test)
 	install_qemu
 	fetch_kernel
 	fetch_kernel_73
+	fetch_qemu_11
 	fetch_meson_bpo
 	;;
 *) echo "usage: $0 build|test" >&2; exit 2 ;;

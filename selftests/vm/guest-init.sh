@@ -18,7 +18,20 @@
 #            Meanwhile VBAUX (default 2) background workers rewrite, re-read
 #            and check 4 MiB at 20 MiB (pattern seed 200) with O_DIRECT, to
 #            keep I/O in flight.
+#   inflight VBWRITERS (default 32) writers run in parallel, one O_DIRECT dd
+#            each, so up to VBWRITERS requests are in flight; writer w owns the
+#            VBBLOCKS (default 64) 4 KiB blocks from block w*VBBLOCKS and writes
+#            them in order, one request per block.  Block b holds 64 lines of
+#            63 characters and a newline: "VBINF <tag> blk <b, 8 digits> ln
+#            <line, 2 digits>" left-aligned, padded with spaces (tag =
+#            vbtag=, default "x"), so every block's payload is unique.  Prints
+#            VBTEST-INFLIGHT-START once all writers run, "VBTEST-WRITER-DONE:
+#            w" as each ends, "VBTEST-IOERR: N" (kernel "I/O error" lines),
+#            then reads every block back (O_DIRECT) and compares:
+#            "VBTEST-VERIFIED: N blocks".  The host migrates the guest while
+#            the writers run (selftests/vm/qemu-inflight.sh).
 # Kernel command-line parameters: vbtest= vbsize= vbslots= vbmin= vbmax= vbaux=
+#   vbwriters= vbblocks= vbtag=
 /bin/busybox --install -s /bin
 export PATH=/bin
 mkdir -p /proc /sys /dev /tmp
@@ -41,6 +54,7 @@ for m in /modules/*.ko; do
 done
 
 MODE=; VBSIZE=16; VBSLOTS=16; VBMIN=1; VBMAX=150; VBAUX=2
+VBWRITERS=32; VBBLOCKS=64; VBTAG=x
 for a in $(cat /proc/cmdline); do
 	case "$a" in
 	vbtest=*) MODE=${a#vbtest=} ;;
@@ -49,6 +63,9 @@ for a in $(cat /proc/cmdline); do
 	vbmin=*) VBMIN=${a#vbmin=} ;;
 	vbmax=*) VBMAX=${a#vbmax=} ;;
 	vbaux=*) VBAUX=${a#vbaux=} ;;
+	vbwriters=*) VBWRITERS=${a#vbwriters=} ;;
+	vbblocks=*) VBBLOCKS=${a#vbblocks=} ;;
+	vbtag=*) VBTAG=${a#vbtag=} ;;
 	esac
 done
 echo "VBTEST-MODE: $MODE"
@@ -179,10 +196,61 @@ mode_loop() {
 	echo "VBTEST-ITERS: $i"
 }
 
+mode_inflight() {
+	# Every writer's blocks, generated up front (one awk for all of them).
+	awk -v tag="$VBTAG" -v nw="$VBWRITERS" -v nb="$VBBLOCKS" 'BEGIN {
+		for (w = 0; w < nw; w++) {
+			f = "/tmp/w" w
+			for (b = w * nb; b < (w + 1) * nb; b++)
+				for (l = 0; l < 64; l++)
+					printf "%-63s\n", sprintf("VBINF %s blk %08d ln %02d", tag, b, l) > f
+			close(f)
+		}
+	}' || fail "block generation"
+	rm -f /tmp/inf.fail
+	wpids=
+	w=0
+	while [ $w -lt "$VBWRITERS" ]; do
+		(
+			dd if=/tmp/w$w of=/dev/vda bs=4096 seek=$((w * VBBLOCKS)) oflag=direct \
+				conv=notrunc 2>/tmp/dd.w$w ||
+				{ cat /tmp/dd.w$w; echo "writer $w: write error" >> /tmp/inf.fail; exit 1; }
+			echo "VBTEST-WRITER-DONE: $w"
+		) &
+		wpids="$wpids $!"
+		w=$((w + 1))
+	done
+	echo "VBTEST-INFLIGHT-START: $VBWRITERS writers x $VBBLOCKS blocks"
+	for p in $wpids; do wait $p; done
+	echo "VBTEST-IOERR: $(dmesg | grep -c 'I/O error')"
+	[ ! -e /tmp/inf.fail ] && echo "VBTEST-WRITERS-OK" ||
+		echo "VBTEST-ERR: $(cat /tmp/inf.fail)"
+	# Read back each writer's blocks in one request and compare; on a
+	# mismatch name the first bad block.
+	bad=0
+	w=0
+	while [ $w -lt "$VBWRITERS" ]; do
+		dd if=/dev/vda of=/tmp/rb bs=$((VBBLOCKS * 4096)) skip=$w count=1 iflag=direct \
+			2>/tmp/dd.r ||
+			{ cat /tmp/dd.r; fail "read back writer $w: I/O error"; }
+		if ! cmp -s /tmp/rb /tmp/w$w; then
+			off=$(cmp /tmp/rb /tmp/w$w 2>/dev/null | awk '{ sub(",", "", $5); print $5 }')
+			b=$((w * VBBLOCKS + (${off:-1} - 1) / 4096))
+			echo "VBTEST-BAD: block $b (writer $w) holds: $(dd if=/tmp/rb bs=4096 skip=$((b - w * VBBLOCKS)) count=1 2>/dev/null | head -c 40)"
+			bad=$((bad + 1))
+		fi
+		w=$((w + 1))
+	done
+	[ $bad = 0 ] || fail "$bad writer(s) with a block that does not verify"
+	echo "VBTEST-VERIFIED: $((VBWRITERS * VBBLOCKS)) blocks"
+	[ ! -e /tmp/inf.fail ] || fail "$(cat /tmp/inf.fail)"
+}
+
 case "$MODE" in
 write16) mode_write16 ;;
 mq) mode_mq ;;
 loop) mode_loop ;;
+inflight) mode_inflight ;;
 *) fail "unknown mode '$MODE'" ;;
 esac
 result PASS

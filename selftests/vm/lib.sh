@@ -189,7 +189,8 @@ stop_backend() {
 }
 
 # start_qemu SOCK SERIAL_LOG QMP_SOCK "APPEND" [extra qemu args...]
-# Variables: SMP (1), NUM_QUEUES (1), RECONNECT_MS (unset), QEMU_TIMEOUT (300).
+# Variables: SMP (1), NUM_QUEUES (1), RECONNECT_MS (unset), QEMU_TIMEOUT (300),
+# BLK_PROPS (unset: more vhost-user-blk-pci properties, e.g. inflight-migration=on).
 # The QEMU pid (a `timeout` wrapper) is left in QEMU_PID.
 QEMU_PID=
 start_qemu() {
@@ -200,7 +201,7 @@ start_qemu() {
 	timeout -k 10 "${QEMU_TIMEOUT:-300}" "$QEMU" -accel tcg -m 512M -smp "${SMP:-1}" \
 		-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
 		-chardev "$chardev" \
-		-device "vhost-user-blk-pci,chardev=c0,num-queues=${NUM_QUEUES:-1}" \
+		-device "vhost-user-blk-pci,chardev=c0,num-queues=${NUM_QUEUES:-1}${BLK_PROPS:+,$BLK_PROPS}" \
 		-kernel "$VMLINUZ" -initrd "$T/initramfs.cpio.gz" \
 		-append "console=ttyS0 quiet panic=-1 $append" \
 		-display none -serial "file:$serial" -monitor none -no-reboot -nodefaults \
