@@ -22,7 +22,8 @@ t_start=$SECONDS
 
 die() { echo "fetch-trixie-kernel: $*" >&2; exit 1; }
 say() { echo "fetch-trixie-kernel: $*"; }
-sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# shellcheck source=scripts/chroot-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/chroot-lib.sh"
 
 if [ -f "$kdir/vmlinuz" ] && [ -f "$kdir/.packages" ] && [ "${FORCE:-0}" != 1 ]; then
 	say "cached: $(cat "$kdir/.packages") in $kdir"
@@ -55,16 +56,6 @@ mount_in_chroot() { # TYPE SRC DIR (DIR relative to the chroot)
 	sudo_ mkdir -p "$dst"
 	sudo_ mount -t "$1" "$2" "$dst"
 	mounted+=("$dst")
-}
-
-# A clean environment inside the chroot (proxy settings pass through).
-in_chroot() {
-	local e=() v
-	for v in http_proxy https_proxy no_proxy; do
-		[ -z "${!v:-}" ] || e+=("$v=${!v}")
-	done
-	sudo_ env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 \
-		DEBIAN_FRONTEND=noninteractive "${e[@]}" chroot "$root" "$@"
 }
 
 sudo_ mkdir -p "$cache"

@@ -25,7 +25,8 @@ t_start=$SECONDS
 
 die() { echo "fetch-trixie-qemu: $*" >&2; exit 1; }
 say() { echo "fetch-trixie-qemu: $*"; }
-sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# shellcheck source=scripts/chroot-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/chroot-lib.sh"
 
 if [ -s "$marker" ] && [ "${FORCE:-0}" != 1 ]; then
 	say "cached: $(cat "$marker") in $root"
@@ -58,15 +59,6 @@ bind_in_chroot() { # DIR (same path inside the chroot)
 	sudo_ mount --rbind "$1" "$dst"
 	sudo_ mount --make-rslave "$dst"
 	mounted+=("$dst")
-}
-
-in_chroot() {
-	local e=() v
-	for v in http_proxy https_proxy no_proxy; do
-		[ -z "${!v:-}" ] || e+=("$v=${!v}")
-	done
-	sudo_ env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 \
-		DEBIAN_FRONTEND=noninteractive "${e[@]}" chroot "$root" "$@"
 }
 
 bind_in_chroot /proc
