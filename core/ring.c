@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Ring lifecycle and worker: one thread and one io_uring per started ring.
- * Kicks and wake-ups are reads on eventfds submitted through the same
- * io_uring as the device's I/O, so a loop iteration costs one io_uring_enter
- * for any number of requests.
+ * Ring lifecycle: settings, start, stop (drain or capture), recovery and
+ * position. The worker that runs a started ring is in ring_worker.c.
  */
 #include "core/ring.h"
 
@@ -19,9 +17,7 @@
 #include "core/failpoint.h"
 #include "core/inflight.h"
 #include "core/log.h"
-
-#define UD_KICK 1ull
-#define UD_WAKE 2ull
+#include "core/ring_int.h"
 
 static void close_fd(int *fd)
 {
@@ -30,8 +26,7 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* A wake-up or a notification: the eventfd counter cannot overflow in practice. */
-static void signal_fd(int fd)
+void vb_ring_signal_fd(int fd)
 {
 	if (eventfd_write(fd, 1))
 		vb_err_rl("eventfd %d: cannot signal: %s", fd, strerror(errno));
@@ -141,7 +136,7 @@ int vb_ring_set_fd_take(struct vb_ring *r, enum vb_ring_fd which, int fd)
 	*slot = fd;
 	pthread_mutex_unlock(&r->lock);
 	if (which == VB_RING_CALL && fd >= 0)
-		signal_fd(fd);
+		vb_ring_signal_fd(fd);
 	/* A new kick fd arms the ring anew: the caller starts it. */
 	return which == VB_RING_KICK ? 0 : vb_ring_resume(r, was);
 }
@@ -166,7 +161,7 @@ void vb_ring_enable(struct vb_ring *r, bool on)
 	pthread_mutex_lock(&r->lock);
 	atomic_store(&r->enabled, on);
 	if (atomic_load(&r->started))
-		signal_fd(r->wake_fd);
+		vb_ring_signal_fd(r->wake_fd);
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -183,243 +178,6 @@ bool vb_ring_is_started(const struct vb_ring *r)
 uint16_t vb_ring_avail_idx(const struct vb_ring *r)
 {
 	return __atomic_load_n(&r->vq.last_avail_idx, __ATOMIC_RELAXED);
-}
-
-static void notify(struct vb_ring *r)
-{
-	struct vb_device *dev = r->dev;
-
-	if (r->call_fd < 0 && !dev->transport)
-		return;
-	if (!vb_vq_should_notify(&r->vq))
-		return;
-	if (r->call_fd >= 0)
-		signal_fd(r->call_fd);
-	else
-		dev->transport->notify(dev->transport_opaque, r->index);
-}
-
-void vb_ring_fail(struct vb_ring *r)
-{
-	if (atomic_exchange(&r->broken, true))
-		return;
-	vb_err("vq %u: malformed request from the driver; queue stopped, device needs reset",
-	       r->index);
-	vb_dev_needs_reset(r->dev);
-	if (r->err_fd >= 0)
-		signal_fd(r->err_fd);
-}
-
-void vb_ring_log_write(const struct vb_ring *r, uint64_t gpa, uint64_t len)
-{
-	if (r->vq.log)
-		vb_vq_log_write(&r->vq, gpa, len);
-}
-
-void vb_ring_complete(struct vb_ring *r, struct vb_req *req, uint32_t written)
-{
-	req->busy = false;
-	vb_vq_push(&r->vq, req->chain.head, written);
-}
-
-static struct vb_req *req_at(struct vb_ring *r, uint16_t head)
-{
-	return (struct vb_req *)(r->reqs + (size_t)head * r->dev->ops->req_size);
-}
-
-int vb_ring_get_sqes(struct vb_ring *r, struct io_uring_sqe **sqes, unsigned int n)
-{
-	if (io_uring_sq_space_left(&r->uring) < n) {
-		/* Hand the batch to the kernel and go on. */
-		int ret = io_uring_submit(&r->uring);
-
-		if (ret < 0)
-			vb_err_rl("vq %u: io_uring_submit: %s", r->index, strerror(-ret));
-	}
-	if (io_uring_sq_space_left(&r->uring) < n)
-		return -EBUSY;
-	for (unsigned int i = 0; i < n; i++)
-		sqes[i] = io_uring_get_sqe(&r->uring);
-	return 0;
-}
-
-void vb_ring_submitted(struct vb_ring *r, struct io_uring_sqe *sqe, struct vb_req *req)
-{
-	io_uring_sqe_set_data(sqe, req);
-	r->io_pending++;
-}
-
-static int arm_read(struct vb_ring *r, int fd, uint64_t *buf, uint64_t tag)
-{
-	struct io_uring_sqe *sqe;
-
-	if (vb_ring_get_sqes(r, &sqe, 1))
-		return -EBUSY;
-	io_uring_prep_read(sqe, fd, buf, sizeof(*buf), 0);
-	io_uring_sqe_set_data64(sqe, tag);
-	return 0;
-}
-
-/* Start the request at head, which the ring (or the in-flight region) handed us. */
-static void start_request(struct vb_ring *r, uint16_t head)
-{
-	struct vb_req *req = req_at(r, head);
-
-	if (req->busy) {
-		vb_err_rl("vq %u: head %u made available again while in flight", r->index, head);
-		vb_ring_fail(r);
-		return;
-	}
-	if (vb_vq_walk(&r->vq, head, &req->chain)) {
-		vb_ring_fail(r);
-		return;
-	}
-	req->busy = true;
-	req->seq = r->next_seq++;
-	r->dev->ops->handle(r, req);
-}
-
-static void process_avail(struct vb_ring *r)
-{
-	uint16_t head;
-	int ret = 0;
-
-	do {
-		while (!atomic_load(&r->broken) && (ret = vb_vq_pop(&r->vq, &head)) == 1)
-			start_request(r, head);
-		if (ret < 0) {
-			vb_ring_fail(r);
-			return;
-		}
-	} while (!atomic_load(&r->broken) && vb_vq_arm(&r->vq));
-}
-
-/*
- * A capture begins: ask the device to cancel every request it holds. What
- * it cancels comes back with -ECANCELED and is kept (keep_unfinished()).
- */
-static void cancel_all(struct vb_ring *r)
-{
-	if (!r->dev->ops->cancel)
-		return;
-	for (unsigned int h = 0; h < r->num; h++) {
-		struct vb_req *req = req_at(r, (uint16_t)h);
-
-		if (req->busy)
-			r->dev->ops->cancel(r, req);
-	}
-}
-
-/* A request cancelled by a capture: owed to the driver, by whoever runs the ring next. */
-static void keep_unfinished(struct vb_ring *r, struct vb_req *req)
-{
-	uint16_t i = r->ncarried++;
-
-	/* Insertion by hand-over order: a handful, and the order is the driver's. */
-	while (i && req_at(r, r->carried[i - 1])->seq > req->seq) {
-		r->carried[i] = r->carried[i - 1];
-		i--;
-	}
-	r->carried[i] = req->chain.head;
-	req->busy = false;
-}
-
-/* The worker cannot go on: the driver must reset the device to recover. */
-static void worker_ends(struct vb_ring *r, const char *why)
-{
-	vb_err("vq %u: %s; the ring stops and the device needs reset", r->index, why);
-	vb_dev_needs_reset(r->dev);
-	atomic_store(&r->started, false);
-}
-
-/* One completion of the kick or wake read. Return: false when the worker must end. */
-static bool rearm(struct vb_ring *r, uint64_t ud, int res)
-{
-	bool kick = ud == UD_KICK;
-
-	if (res < 0 && res != -EAGAIN && res != -EINTR) {
-		vb_err("vq %u: %s eventfd read failed: %s", r->index, kick ? "kick" : "wake",
-		       strerror(-res));
-		return false;
-	}
-	if (kick ? arm_read(r, r->kick_fd, &r->kick_buf, UD_KICK) :
-		   arm_read(r, r->wake_fd, &r->wake_buf, UD_WAKE)) {
-		vb_err("vq %u: cannot re-arm the %s read", r->index, kick ? "kick" : "wake");
-		return false;
-	}
-	return true;
-}
-
-static void *worker(void *arg)
-{
-	struct vb_ring *r = arg;
-	bool kicked = true; /* the driver may have kicked before we started */
-	bool failed = false;
-
-	if (arm_read(r, r->kick_fd, &r->kick_buf, UD_KICK) ||
-	    arm_read(r, r->wake_fd, &r->wake_buf, UD_WAKE)) {
-		worker_ends(r, "cannot arm the kick");
-		return NULL;
-	}
-	if (r->nresubmit)
-		vb_info("vq %u: resubmitting %d in-flight request(s)", r->index, r->nresubmit);
-	for (int i = 0; i < r->nresubmit; i++)
-		start_request(r, r->resubmit[i]);
-
-	for (;;) {
-		struct io_uring_cqe *cqe;
-		unsigned int head_idx, seen = 0;
-		bool stopping = failed || atomic_load(&r->stopping);
-		int ret;
-
-		if (stopping && !r->cancelled &&
-		    atomic_load(&r->stop_mode) == VB_SUSPEND_CAPTURE) {
-			r->cancelled = true;
-			cancel_all(r);
-		}
-		if (kicked && !stopping && atomic_load(&r->enabled))
-			process_avail(r);
-		kicked = false;
-		/* One notification for everything completed in this round. */
-		if (r->vq.used_idx != r->notified_used) {
-			r->notified_used = r->vq.used_idx;
-			notify(r);
-		}
-		if (stopping && !r->io_pending)
-			break;
-
-		ret = io_uring_submit_and_wait(&r->uring, 1);
-		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
-			/* Nothing more can complete: what is in flight is lost to us. */
-			vb_err("vq %u: io_uring_submit_and_wait: %s", r->index, strerror(-ret));
-			r->io_pending = 0;
-			failed = true;
-			continue;
-		}
-		io_uring_for_each_cqe(&r->uring, head_idx, cqe)
-		{
-			uint64_t ud = cqe->user_data;
-
-			seen++;
-			if (ud == UD_KICK || ud == UD_WAKE) {
-				if (!rearm(r, ud, cqe->res))
-					failed = true;
-				kicked = true;
-				continue;
-			}
-			if (ud & 1)
-				continue; /* VB_RING_UD_IGNORE, VB_RING_UD_TAG() */
-			r->io_pending--;
-			if (r->cancelled && cqe->res == -ECANCELED)
-				keep_unfinished(r, io_uring_cqe_get_data(cqe));
-			else
-				r->dev->ops->io_done(r, io_uring_cqe_get_data(cqe), cqe->res);
-		}
-		io_uring_cq_advance(&r->uring, seen);
-	}
-	if (failed)
-		worker_ends(r, "its event loop failed");
-	return NULL;
 }
 
 /*
@@ -558,7 +316,8 @@ static int start_locked(struct vb_ring *r)
 	r->io_pending = 0;
 	/* Before the thread exists: a worker that fails at once clears it. */
 	atomic_store(&r->started, true);
-	ret = vb_failpoint("ring: thread") ? -EAGAIN : -pthread_create(&r->thread, NULL, worker, r);
+	ret = vb_failpoint("ring: thread") ? -EAGAIN :
+					     -pthread_create(&r->thread, NULL, vb_ring_worker, r);
 	if (ret) {
 		atomic_store(&r->started, false);
 		vb_err("vq %u: cannot start its worker: %s", r->index, strerror(-ret));
@@ -603,7 +362,7 @@ static uint16_t stop_locked_mode(struct vb_ring *r, enum vb_suspend_mode mode)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	atomic_store(&r->stop_mode, mode);
 	atomic_store(&r->stopping, true);
-	signal_fd(r->wake_fd);
+	vb_ring_signal_fd(r->wake_fd);
 	pthread_join(r->thread, NULL);
 	r->has_thread = false;
 	atomic_store(&r->started, false);

@@ -77,6 +77,13 @@ struct vduse_dev {
 void vduse_dev_handle(struct vduse_dev *v, const struct vduse_dev_request *req,
 		      struct vduse_dev_response *resp);
 
+/**
+ * vduse_driver_ok() - the driver set DRIVER_OK: read the features, map the
+ * IOTLB and start every ring the driver made ready
+ * @v:		the handle, with the device's lock held
+ */
+void vduse_driver_ok(struct vduse_dev *v);
+
 /* IOTLB (vduse_iotlb.c): each entry is one region whose gpa and uva are the IOVA. */
 
 /**

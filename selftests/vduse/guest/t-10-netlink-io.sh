@@ -29,7 +29,8 @@ dev=$VD_DEV
 t1=$(uptime_s)
 note "$NAME: /dev/$dev after $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s"
 [ -c "/dev/vduse/$NAME" ] || fail "no /dev/vduse/$NAME"
-grep -q "$ADDED_RE" "$LOG" || fail "vblkd did not log '$ADDED_RE'"
+# DEV_NEW returns after the probe that made the disk: its line may come a little later.
+wait_until 10 grep -q "$ADDED_RE" "$LOG" || fail "vblkd did not log '$ADDED_RE'"
 grep -E "$FACTS_RE" "$LOG" | while IFS= read -r l; do note "${l#* }"; done
 drv=$(basename "$(readlink "/sys/bus/vdpa/devices/$NAME/driver")")
 [ "$drv" = virtio_vdpa ] || fail "$NAME is bound to '$drv', not virtio_vdpa"
