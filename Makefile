@@ -29,11 +29,14 @@ check: test-deps
 	bash scripts/check.sh $(BUILD)
 
 # Not part of check: migration downtime, drain vs capture (docs/performance.md).
+# QEMU=1 adds the QEMU 11.1 matrix (root, trixie chroot; ~10 min at QEMU_REPS=3).
 BENCH_REPS ?= 5
+QEMU ?= 0
+QEMU_REPS ?= 3
 
 bench-downtime: deps
 	$(MAKE) build
-	bash bench/bench-downtime.sh $(BUILD) $(BENCH_REPS)
+	bash bench/bench-downtime.sh $(BUILD) $(BENCH_REPS) $(QEMU) $(QEMU_REPS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
