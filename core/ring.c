@@ -6,6 +6,8 @@
 #include "core/ring.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -124,12 +126,65 @@ int vb_ring_set_base(struct vb_ring *r, uint16_t base)
 	return ret;
 }
 
+static const char *const fd_names[] = { "kick", "call", "err" };
+
+/*
+ * A notification fd must be an eventfd: a kick fd that is a file or a
+ * device (/dev/zero) always reads and would spin the worker; a call or err
+ * fd that is a pipe can fill up. Writes must never block a worker or the
+ * main loop (an eventfd at its maximum count would): call and err fds are
+ * made non-blocking; a signal that does not fit is dropped with a log line.
+ * Return: 0 or -errno (logged).
+ */
+static int check_notify_fd(struct vb_ring *r, enum vb_ring_fd which, int fd)
+{
+	char path[48], target[32];
+	ssize_t n;
+	int flags;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0) {
+		/* No /proc to tell: the kernel's eventfd check below still applies. */
+		vb_dbg("vring %u: cannot tell what the %s fd is: %s", r->index, fd_names[which],
+		       strerror(errno));
+	} else {
+		target[n] = '\0';
+		if (strcmp(target, "anon_inode:[eventfd]")) {
+			vb_err("vring %u: the %s fd is %s, not an eventfd", r->index,
+			       fd_names[which], target);
+			return -EINVAL;
+		}
+	}
+	if (which == VB_RING_KICK)
+		return 0;
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK))) {
+		int ret = -errno;
+
+		vb_err("vring %u: cannot make the %s fd non-blocking: %s", r->index,
+		       fd_names[which], strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
 int vb_ring_set_fd_take(struct vb_ring *r, enum vb_ring_fd which, int fd)
 {
 	int *slot = which == VB_RING_KICK ? &r->kick_fd :
 		    which == VB_RING_CALL ? &r->call_fd :
 					    &r->err_fd;
-	bool was = vb_ring_pause(r);
+	bool was;
+	int ret;
+
+	if (fd >= 0) {
+		ret = check_notify_fd(r, which, fd);
+		if (ret) {
+			close(fd); /* refused: the ring keeps the fd it had */
+			return ret;
+		}
+	}
+	was = vb_ring_pause(r);
 
 	pthread_mutex_lock(&r->lock);
 	close_fd(slot);

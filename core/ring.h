@@ -176,11 +176,15 @@ int vb_ring_set_base(struct vb_ring *r, uint16_t base);
  * @which:	kick, call or err
  * @fd:		the eventfd, or -1 for none
  *
- * A started ring is paused around a call or err change; a kick change
- * leaves the ring stopped (vb_ring_start() arms it). A new call fd is
+ * Only an eventfd is taken; a call or err fd is made non-blocking, so a
+ * signal never blocks (one that does not fit is dropped, logged). A started
+ * ring is paused around a call or err change; a kick change leaves the ring
+ * stopped (vb_ring_start() arms it). A refused fd is closed and the ring
+ * keeps what it had. A new call fd is
  * signalled once: completions made before it existed (resubmitted
  * requests) were signalled to no one, and a spurious interrupt is harmless.
- * Return: 0, or the error of restarting the ring.
+ * Return: 0, -EINVAL for an fd that is not an eventfd, or the error of
+ * making it non-blocking or of restarting the ring.
  */
 int vb_ring_set_fd_take(struct vb_ring *r, enum vb_ring_fd which, int fd);
 

@@ -266,7 +266,9 @@ int vu_set_vring_kick(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
 		vb_err("vring %u: polling without a kick fd is not supported", r->index);
 		return -EOPNOTSUPP;
 	}
-	vb_ring_set_fd_take(r, VB_RING_KICK, fd);
+	ret = vb_ring_set_fd_take(r, VB_RING_KICK, fd);
+	if (ret)
+		return ret; /* refused: the ring goes on with the kick fd it had */
 	/* The kick fd arms the ring: from here on it is started. */
 	return vb_ring_start(r);
 }
