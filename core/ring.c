@@ -102,7 +102,16 @@ int vb_ring_set_num(struct vb_ring *r, uint32_t num)
 
 int vb_ring_set_addrs(struct vb_ring *r, const struct vb_vq_addrs *addrs)
 {
-	bool was = vb_ring_pause(r);
+	bool was;
+
+	/* virtio 1.x 2.7: descriptor table 16, avail ring 2, used ring 4. */
+	if ((addrs->desc_uva & 15) || (addrs->avail_uva & 1) || (addrs->used_uva & 3)) {
+		vb_err("vring %u: misaligned ring (desc 0x%llx, avail 0x%llx, used 0x%llx)",
+		       r->index, (unsigned long long)addrs->desc_uva,
+		       (unsigned long long)addrs->avail_uva, (unsigned long long)addrs->used_uva);
+		return -EINVAL;
+	}
+	was = vb_ring_pause(r);
 
 	pthread_mutex_lock(&r->lock);
 	r->addrs = *addrs;
@@ -471,8 +480,14 @@ int vb_ring_resume(struct vb_ring *r, bool was_started)
 	pthread_mutex_lock(&r->lock);
 	ret = vb_ring_ready(r) ? start_locked(r) : 0;
 	pthread_mutex_unlock(&r->lock);
-	if (ret)
-		vb_err("vring %u: cannot restart: %s", r->index, strerror(-ret));
+	if (ret) {
+		/* It ran, the driver thinks it runs: only a reset can tell it otherwise. */
+		vb_err("vring %u: cannot restart: %s; the device needs reset", r->index,
+		       strerror(-ret));
+		vb_dev_needs_reset(r->dev);
+		if (r->err_fd >= 0)
+			vb_ring_signal_fd(r->err_fd);
+	}
 	return ret;
 }
 

@@ -157,7 +157,8 @@ int vb_ring_set_num(struct vb_ring *r, uint32_t num);
  *
  * Also sent while running (vhost-user switches used-ring logging for a
  * migration): a started ring is paused around the change.
- * Return: 0, or the error of restarting the ring.
+ * Return: 0, -EINVAL for addresses virtio's alignment forbids (descriptors
+ * 16, avail 2, used 4), or the error of restarting the ring.
  */
 int vb_ring_set_addrs(struct vb_ring *r, const struct vb_vq_addrs *addrs);
 
@@ -264,7 +265,8 @@ bool vb_ring_pause(struct vb_ring *r);
  * @r:		the ring
  * @was_started: what vb_ring_pause() returned
  *
- * Return: 0 or the start error.
+ * A ring that ran and cannot start again (its memory went) raises
+ * NEEDS_RESET and signals its err fd. Return: 0 or the start error.
  */
 int vb_ring_resume(struct vb_ring *r, bool was_started);
 

@@ -123,6 +123,8 @@ int vu_set_mem_table(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
 	}
 	if (ret) {
 		vb_mem_clear(&s->dev->mem);
+		/* The rings that ran cannot: they raise NEEDS_RESET. */
+		vb_dev_resume(s->dev, mask);
 		return ret;
 	}
 	return vb_dev_resume(s->dev, mask);
@@ -209,7 +211,15 @@ int vu_set_vring_base(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
 {
 	struct vb_ring *r = ring_of_state(s, m);
 
-	return r ? vb_ring_set_base(r, (uint16_t)m->payload.state.num) : -EINVAL;
+	if (!r)
+		return -EINVAL;
+	/* A split ring's index is 16 bits: anything wider is not a position. */
+	if (m->payload.state.num > UINT16_MAX) {
+		vb_err("vring %u: base %u is wider than a ring index", r->index,
+		       m->payload.state.num);
+		return -EINVAL;
+	}
+	return vb_ring_set_base(r, (uint16_t)m->payload.state.num);
 }
 
 int vu_get_vring_base(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)

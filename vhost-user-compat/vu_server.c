@@ -51,6 +51,40 @@ static int refuse(struct vu_conn *c, struct vu_msg *m, bool ack, int err)
 	return send_reply(c, m);
 }
 
+/*
+ * The protocol feature a request belongs to (vhost-user.rst): a front-end
+ * that did not negotiate it gets a refusal, not the service. -1: none.
+ */
+static int protocol_feature_of(uint32_t req)
+{
+	switch (req) {
+	case VHOST_USER_GET_QUEUE_NUM:
+		return VHOST_USER_PROTOCOL_F_MQ;
+	case VHOST_USER_SET_LOG_BASE:
+		return VHOST_USER_PROTOCOL_F_LOG_SHMFD;
+	case VHOST_USER_GET_CONFIG:
+	case VHOST_USER_SET_CONFIG:
+		return VHOST_USER_PROTOCOL_F_CONFIG;
+	case VHOST_USER_GET_INFLIGHT_FD:
+	case VHOST_USER_SET_INFLIGHT_FD:
+		return VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD;
+	case VHOST_USER_RESET_DEVICE:
+		return VHOST_USER_PROTOCOL_F_RESET_DEVICE;
+	case VHOST_USER_GET_MAX_MEM_SLOTS:
+	case VHOST_USER_ADD_MEM_REG:
+	case VHOST_USER_REM_MEM_REG:
+		return VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS;
+	case VHOST_USER_SET_STATUS:
+	case VHOST_USER_GET_STATUS:
+		return VHOST_USER_PROTOCOL_F_STATUS;
+	case VHOST_USER_SET_DEVICE_STATE_FD:
+	case VHOST_USER_CHECK_DEVICE_STATE:
+		return VHOST_USER_PROTOCOL_F_DEVICE_STATE;
+	default:
+		return -1;
+	}
+}
+
 /* The handler for @m on @c, or NULL with the refusal logged. */
 static const struct vu_handler *handler_of(const struct vu_conn *c, const struct vu_handler *table,
 					   struct vu_msg *m, int *err)
@@ -68,6 +102,13 @@ static const struct vu_handler *handler_of(const struct vu_conn *c, const struct
 	if (!h || !h->fn) {
 		vb_err("%s sent %s (%u), which this socket does not serve", c->what, name, req);
 		*err = -EOPNOTSUPP;
+		return NULL;
+	}
+	if (protocol_feature_of(req) >= 0 &&
+	    !(c->protocol_features & (1ull << protocol_feature_of(req)))) {
+		vb_err("%s sent %s without negotiating protocol feature %d", c->what, name,
+		       protocol_feature_of(req));
+		*err = -EPROTO;
 		return NULL;
 	}
 	if (m->nfds > h->max_fds) {

@@ -270,7 +270,7 @@ TEST_F(solo, a_completion_before_the_call_fd_is_installed_is_still_signalled)
 	uint8_t buf[4096] = { 1 };
 	struct fe_vq *vq;
 	uint16_t base;
-	uint64_t acked, stale;
+	uint64_t acked, stale, proto;
 	int status;
 
 	HOST_UP(&self->vd, &self->blk, slow, &opts);
@@ -283,9 +283,10 @@ TEST_F(solo, a_completion_before_the_call_fd_is_installed_is_still_signalled)
 	ASSERT_EQ(0, vd_restart(&self->vd, NULL));
 
 	/* Reconnect in QEMU's order: ring set-up, kick, enable, and only then call. */
+	proto = self->blk.vu.protocol_features;
 	fe_vu_disconnect(&self->blk.vu);
 	ASSERT_EQ(0, fe_vu_connect(&self->blk.vu, self->vd.sock, 5000));
-	ASSERT_EQ(0, fe_vu_negotiate(&self->blk.vu, self->blk.features, self->blk.vu.protocol_features, &acked));
+	ASSERT_EQ(0, fe_vu_negotiate(&self->blk.vu, self->blk.features, proto, &acked));
 	ASSERT_EQ(0, fe_vu_set_inflight_fd(&self->blk.vu, &self->blk.inflight, self->blk.inflight_fd));
 	ASSERT_EQ(0, fe_vu_set_mem_table(&self->blk.vu, &self->blk.mem));
 	ASSERT_EQ(0, fe_vu_set_vring_num(&self->blk.vu, 0, vq->num));
