@@ -86,7 +86,8 @@ def table(doc, cases):
     return "\n".join(out) + "\n"
 
 
-def plot(cases, path):
+def plot(cases, path, ms, label, xlabel, ylabel, title):
+    """Downtime against depth, one line per mode and throttle; @ms(run) is a run's ms."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -102,18 +103,18 @@ def plot(cases, path):
             if not pts:
                 continue
             x = [d for d, _ in pts]
-            y = [med(r, "downtime_us") / 1000 for _, r in pts]
-            lo = [yy - min(rr["downtime_us"] for rr in r) / 1000 for yy, (_, r) in zip(y, pts)]
-            hi = [max(rr["downtime_us"] for rr in r) / 1000 - yy for yy, (_, r) in zip(y, pts)]
+            y = [statistics.median(ms(rr) for rr in r) for _, r in pts]
+            lo = [yy - min(ms(rr) for rr in r) for yy, (_, r) in zip(y, pts)]
+            hi = [max(ms(rr) for rr in r) - yy for yy, (_, r) in zip(y, pts)]
             ax.errorbar(x, y, yerr=[lo, hi], linestyle=style, marker=marker, capsize=3,
-                        color=colors[i % len(colors)], label=f"{mode}, {t} IOPS")
+                        color=colors[i % len(colors)], label=label(mode, t))
     ax.set_xscale("log", base=2)
     ax.set_xticks(depths)
     ax.set_xticklabels([str(d) for d in depths])
     ax.set_yscale("log")
-    ax.set_xlabel("writes in flight (queue depth)")
-    ax.set_ylabel("downtime (ms, median; bars: min-max)")
-    ax.set_title("vblkd vhost-user migration downtime: drain vs capture")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
@@ -195,41 +196,6 @@ def table_qemu(doc, cases):
     return "\n".join(out) + "\n"
 
 
-def plot_qemu(cases, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    iops = sorted({k[1] for k in cases})
-    depths = sorted({k[2] for k in cases})
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    for i, t in enumerate(iops):
-        for mode, style, marker in (("drain", "--", "s"), ("capture", "-", "o")):
-            pts = [(d, cases[(mode, t, d)]) for d in depths if (mode, t, d) in cases]
-            if not pts:
-                continue
-            x = [d for d, _ in pts]
-            y = [statistics.median(rr["downtime_ms"] for rr in r) for _, r in pts]
-            lo = [yy - min(rr["downtime_ms"] for rr in r) for yy, (_, r) in zip(y, pts)]
-            hi = [max(rr["downtime_ms"] for rr in r) - yy for yy, (_, r) in zip(y, pts)]
-            ax.errorbar(x, y, yerr=[lo, hi], linestyle=style, marker=marker, capsize=3,
-                        color=colors[i % len(colors)],
-                        label=f"{mode} ({'on' if mode == 'capture' else 'off'}), {t} IOPS")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(depths)
-    ax.set_xticklabels([str(d) for d in depths])
-    ax.set_yscale("log")
-    ax.set_xlabel("guest O_DIRECT writers (writes in flight)")
-    ax.set_ylabel("QMP downtime (ms, median; bars: min-max)")
-    ax.set_title("QEMU 11.1 vhost-user-blk-pci + vblkd: inflight-migration off vs on")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path)
-
-
 def main():
     if len(sys.argv) not in (4, 6):
         sys.exit("usage: downtime-report.py DOWNTIME.json OUT.md OUT.png "
@@ -239,10 +205,17 @@ def main():
     if len(sys.argv) == 6:
         qdoc, qcases = load_qemu(sys.argv[4])
         text += "\n" + table_qemu(qdoc, qcases)
-        plot_qemu(qcases, sys.argv[5])
+        plot(qcases, sys.argv[5], lambda r: r["downtime_ms"],
+             lambda mode, t: f"{mode} ({'on' if mode == 'capture' else 'off'}), {t} IOPS",
+             "guest O_DIRECT writers (writes in flight)",
+             "QMP downtime (ms, median; bars: min-max)",
+             "QEMU 11.1 vhost-user-blk-pci + vblkd: inflight-migration off vs on")
     with open(sys.argv[2], "w", encoding="utf-8") as f:
         f.write(text)
-    plot(cases, sys.argv[3])
+    plot(cases, sys.argv[3], lambda r: r["downtime_us"] / 1000,
+         lambda mode, t: f"{mode}, {t} IOPS", "writes in flight (queue depth)",
+         "downtime (ms, median; bars: min-max)",
+         "vblkd vhost-user migration downtime: drain vs capture")
 
 
 if __name__ == "__main__":
