@@ -1,33 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* vblkd: virtio-blk back-end daemon. */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 #include <liburing.h>
 
 #include "devices/blk/blk_dev.h"
 #include "core/log.h"
+#include "core/signals.h"
 #include "vblkd_args.h"
 #include "vduse/vdpa_nl.h"
 #include "vduse/vduse_dev.h"
 #include "vhost-user-compat/vu_server.h"
-
-/* SIGTERM/SIGINT arrive on an fd; blocked before any thread exists, so workers never see them. */
-static int stop_signals_fd(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
-		return -1;
-	signal(SIGPIPE, SIG_IGN);
-	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-}
 
 /* Fail at start, not at the first guest request, where io_uring is off. */
 static int probe_io_uring(void)
@@ -109,7 +94,7 @@ int main(int argc, char **argv)
 	vb_log_level = args.log_level;
 	vb_log_set_device(args.vduse ? args.vduse : args.blk.image);
 
-	stop_fd = stop_signals_fd();
+	stop_fd = vb_stop_signals_fd();
 	if (stop_fd < 0) {
 		vb_err("signalfd: %s", strerror(errno));
 		return EXIT_FAILURE;

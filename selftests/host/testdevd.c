@@ -8,31 +8,16 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "core/device.h"
 #include "core/log.h"
+#include "core/signals.h"
 #include "selftests/host/testdev.h"
 #include "vhost-user-compat/vu_server.h"
-
-/* SIGTERM/SIGINT arrive on an fd; blocked before any thread exists, so workers never see them. */
-static int stop_signals_fd(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
-		return -1;
-	signal(SIGPIPE, SIG_IGN);
-	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-}
 
 /* A count from the command line. Return: 0, or -EINVAL when @s is not one. */
 static int parse_count(const char *s, unsigned int *out)
@@ -92,7 +77,7 @@ int main(int argc, char **argv)
 		goto bad_usage;
 
 	vb_log_set_device("testdev");
-	stop_fd = stop_signals_fd();
+	stop_fd = vb_stop_signals_fd();
 	if (stop_fd < 0) {
 		vb_err("signalfd: %s", strerror(errno));
 		return EXIT_FAILURE;
