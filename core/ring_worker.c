@@ -42,12 +42,6 @@ void vb_ring_fail(struct vb_ring *r)
 		vb_ring_signal_fd(r->err_fd);
 }
 
-void vb_ring_log_write(const struct vb_ring *r, uint64_t gpa, uint64_t len)
-{
-	if (r->vq.log)
-		vb_vq_log_write(&r->vq, gpa, len);
-}
-
 void vb_ring_complete(struct vb_ring *r, struct vb_req *req, uint32_t written)
 {
 	req->busy = false;

@@ -66,38 +66,42 @@ struct vu_server {
  */
 typedef int (*vu_handler_fn)(struct vu_server *s, struct vu_conn *c, struct vu_msg *m);
 
-/* X(message, handler, most fds it may carry): the front-end socket (vu_handlers.c). */
+/*
+ * X(message, handler, most fds it may carry, run with the device's lock): the
+ * front-end socket (vu_handlers.c). The device-state messages take the lock
+ * themselves, never while they wait for a transfer.
+ */
 #define VU_HANDLER_LIST(X)                                        \
-	X(GET_FEATURES, vu_get_features, 0)                       \
-	X(SET_FEATURES, vu_set_features, 0)                       \
-	X(SET_OWNER, vu_set_owner, 0)                             \
-	X(RESET_OWNER, vu_reset_owner, 0)                         \
-	X(SET_MEM_TABLE, vu_set_mem_table, VU_MAX_MEM_REGIONS)    \
-	X(SET_LOG_BASE, vu_set_log_base, 1)                       \
-	X(SET_LOG_FD, vu_set_log_fd, 1)                           \
-	X(SET_VRING_NUM, vu_set_vring_num, 0)                     \
-	X(SET_VRING_ADDR, vu_set_vring_addr, 0)                   \
-	X(SET_VRING_BASE, vu_set_vring_base, 0)                   \
-	X(GET_VRING_BASE, vu_get_vring_base, 0)                   \
-	X(SET_VRING_KICK, vu_set_vring_kick, 1)                   \
-	X(SET_VRING_CALL, vu_set_vring_call, 1)                   \
-	X(SET_VRING_ERR, vu_set_vring_err, 1)                     \
-	X(GET_PROTOCOL_FEATURES, vu_get_protocol_features, 0)     \
-	X(SET_PROTOCOL_FEATURES, vu_set_protocol_features, 0)     \
-	X(GET_QUEUE_NUM, vu_get_queue_num, 0)                     \
-	X(SET_VRING_ENABLE, vu_set_vring_enable, 0)               \
-	X(GET_CONFIG, vu_get_config, 0)                           \
-	X(SET_CONFIG, vu_set_config, 0)                           \
-	X(GET_INFLIGHT_FD, vu_get_inflight_fd, 0)                 \
-	X(SET_INFLIGHT_FD, vu_set_inflight_fd, 1)                 \
-	X(RESET_DEVICE, vu_reset_device, 0)                       \
-	X(GET_MAX_MEM_SLOTS, vu_get_max_mem_slots, 0)             \
-	X(ADD_MEM_REG, vu_add_mem_reg, 1)                         \
-	X(REM_MEM_REG, vu_rem_mem_reg, 1)                         \
-	X(SET_STATUS, vu_set_status, 0)                           \
-	X(GET_STATUS, vu_get_status, 0)                           \
-	X(SET_DEVICE_STATE_FD, vu_set_device_state_fd, 1)         \
-	X(CHECK_DEVICE_STATE, vu_check_device_state, 0)
+	X(GET_FEATURES, vu_get_features, 0, 1)                       \
+	X(SET_FEATURES, vu_set_features, 0, 1)                       \
+	X(SET_OWNER, vu_set_owner, 0, 1)                             \
+	X(RESET_OWNER, vu_reset_owner, 0, 1)                         \
+	X(SET_MEM_TABLE, vu_set_mem_table, VU_MAX_MEM_REGIONS, 1)    \
+	X(SET_LOG_BASE, vu_set_log_base, 1, 1)                       \
+	X(SET_LOG_FD, vu_set_log_fd, 1, 1)                           \
+	X(SET_VRING_NUM, vu_set_vring_num, 0, 1)                     \
+	X(SET_VRING_ADDR, vu_set_vring_addr, 0, 1)                   \
+	X(SET_VRING_BASE, vu_set_vring_base, 0, 1)                   \
+	X(GET_VRING_BASE, vu_get_vring_base, 0, 1)                   \
+	X(SET_VRING_KICK, vu_set_vring_kick, 1, 1)                   \
+	X(SET_VRING_CALL, vu_set_vring_call, 1, 1)                   \
+	X(SET_VRING_ERR, vu_set_vring_err, 1, 1)                     \
+	X(GET_PROTOCOL_FEATURES, vu_get_protocol_features, 0, 1)     \
+	X(SET_PROTOCOL_FEATURES, vu_set_protocol_features, 0, 1)     \
+	X(GET_QUEUE_NUM, vu_get_queue_num, 0, 1)                     \
+	X(SET_VRING_ENABLE, vu_set_vring_enable, 0, 1)               \
+	X(GET_CONFIG, vu_get_config, 0, 1)                           \
+	X(SET_CONFIG, vu_set_config, 0, 1)                           \
+	X(GET_INFLIGHT_FD, vu_get_inflight_fd, 0, 1)                 \
+	X(SET_INFLIGHT_FD, vu_set_inflight_fd, 1, 1)                 \
+	X(RESET_DEVICE, vu_reset_device, 0, 1)                       \
+	X(GET_MAX_MEM_SLOTS, vu_get_max_mem_slots, 0, 1)             \
+	X(ADD_MEM_REG, vu_add_mem_reg, 1, 1)                         \
+	X(REM_MEM_REG, vu_rem_mem_reg, 1, 1)                         \
+	X(SET_STATUS, vu_set_status, 0, 1)                           \
+	X(GET_STATUS, vu_get_status, 0, 1)                           \
+	X(SET_DEVICE_STATE_FD, vu_set_device_state_fd, 1, 0)         \
+	X(CHECK_DEVICE_STATE, vu_check_device_state, 0, 0)
 
 /*
  * The control socket (vu_control.c): the device-state subset, and for a
@@ -105,24 +109,24 @@ typedef int (*vu_handler_fn)(struct vu_server *s, struct vu_conn *c, struct vu_m
  * its index) and SET_VRING_ENABLE (1 restarts a ring stopped that way).
  */
 #define VU_CONTROL_LIST(X)                                        \
-	X(GET_FEATURES, vu_ctl_get_features, 0)                   \
-	X(GET_PROTOCOL_FEATURES, vu_get_protocol_features, 0)     \
-	X(SET_PROTOCOL_FEATURES, vu_set_protocol_features, 0)     \
-	X(SET_DEVICE_STATE_FD, vu_set_device_state_fd, 1)         \
-	X(CHECK_DEVICE_STATE, vu_check_device_state, 0)           \
-	X(GET_VRING_BASE, vu_ctl_get_vring_base, 0)               \
-	X(SET_VRING_ENABLE, vu_ctl_set_vring_enable, 0)           \
-	X(VBLKD_SUSPEND_MODE, vu_ctl_suspend_mode, 0)             \
-	X(VBLKD_THROTTLE, vu_ctl_throttle, 0)
+	X(GET_FEATURES, vu_ctl_get_features, 0, 0)                   \
+	X(GET_PROTOCOL_FEATURES, vu_get_protocol_features, 0, 0)     \
+	X(SET_PROTOCOL_FEATURES, vu_set_protocol_features, 0, 0)     \
+	X(SET_DEVICE_STATE_FD, vu_set_device_state_fd, 1, 0)         \
+	X(CHECK_DEVICE_STATE, vu_check_device_state, 0, 0)           \
+	X(GET_VRING_BASE, vu_ctl_get_vring_base, 0, 0)               \
+	X(SET_VRING_ENABLE, vu_ctl_set_vring_enable, 0, 0)           \
+	X(VBLKD_SUSPEND_MODE, vu_ctl_suspend_mode, 0, 0)             \
+	X(VBLKD_THROTTLE, vu_ctl_throttle, 0, 0)
 
 /* Every handler in both lists is a vu_handler_fn, documented there. */
-#define VU_DECLARE(name, fn, nfds) int fn(struct vu_server *s, struct vu_conn *c, struct vu_msg *m);
+#define VU_DECLARE(name, fn, nfds, lock) int fn(struct vu_server *s, struct vu_conn *c, struct vu_msg *m);
 VU_HANDLER_LIST(VU_DECLARE)
-VU_DECLARE(, vu_ctl_get_features, )
-VU_DECLARE(, vu_ctl_get_vring_base, )
-VU_DECLARE(, vu_ctl_set_vring_enable, )
-VU_DECLARE(, vu_ctl_suspend_mode, )
-VU_DECLARE(, vu_ctl_throttle, )
+VU_DECLARE(, vu_ctl_get_features, , )
+VU_DECLARE(, vu_ctl_get_vring_base, , )
+VU_DECLARE(, vu_ctl_set_vring_enable, , )
+VU_DECLARE(, vu_ctl_suspend_mode, , )
+VU_DECLARE(, vu_ctl_throttle, , )
 #undef VU_DECLARE
 
 /**

@@ -19,10 +19,12 @@
 struct vu_handler {
 	vu_handler_fn fn;
 	unsigned int max_fds;
+	bool lock; /* run with the device's lock held */
 };
 
 static const struct vu_handler fe_handlers[VHOST_USER_MAX] = {
-#define VU_ENTRY(name, fn_, nfds) [VHOST_USER_##name] = { .fn = fn_, .max_fds = nfds },
+#define VU_ENTRY(name, fn_, nfds, lock_) \
+	[VHOST_USER_##name] = { .fn = fn_, .max_fds = nfds, .lock = lock_ },
 	VU_HANDLER_LIST(VU_ENTRY)
 };
 
@@ -133,8 +135,6 @@ static int dispatch(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
 	bool need_reply = m->hdr.flags & VHOST_USER_NEED_REPLY_MASK;
 	const char *name = vu_request_name(m->hdr.request);
 	bool front_end = c == &s->fe;
-	bool lock = front_end && m->hdr.request != VHOST_USER_SET_DEVICE_STATE_FD &&
-		    m->hdr.request != VHOST_USER_CHECK_DEVICE_STATE;
 	const struct vu_handler *h;
 	char context[64];
 	int ret;
@@ -148,16 +148,11 @@ static int dispatch(struct vu_server *s, struct vu_conn *c, struct vu_msg *m)
 	vb_log_context(context);
 	vb_dbg("received");
 	c->reply_fd = -1;
-	/*
-	 * The front-end drives the device: hold its lock for the handler
-	 * alone (a peer slow to read its reply must not hold the device).
-	 * Control handlers take what they need themselves, and never hold
-	 * it while they wait for a transfer; so do the device-state messages.
-	 */
-	if (lock)
+	/* For the handler alone: a peer slow to read its reply must not hold the device. */
+	if (h->lock)
 		vb_dev_lock(s->dev);
 	ret = h->fn(s, c, m);
-	if (lock)
+	if (h->lock)
 		vb_dev_unlock(s->dev);
 	vu_msg_close_fds(m); /* what the handler did not take */
 	/* One line per failure: the handler's own, or this one. */
