@@ -120,7 +120,8 @@ typedef int (*vu_handler_fn)(struct vu_server *s, struct vu_conn *c, struct vu_m
 	X(VBLKD_THROTTLE, vu_ctl_throttle, 0, 0)
 
 /* Every handler in both lists is a vu_handler_fn, documented there. */
-#define VU_DECLARE(name, fn, nfds, lock) int fn(struct vu_server *s, struct vu_conn *c, struct vu_msg *m);
+#define VU_DECLARE(name, fn, nfds, lock) \
+	int fn(struct vu_server *s, struct vu_conn *c, struct vu_msg *m);
 VU_HANDLER_LIST(VU_DECLARE)
 VU_DECLARE(, vu_ctl_get_features, , )
 VU_DECLARE(, vu_ctl_get_vring_base, , )
@@ -199,8 +200,8 @@ void vu_inflight_release(struct vu_server *s);
  * recorded as what a later CHECK reports.
  * Return: STATE_OK or the enum state_err that refused it.
  */
-enum state_err vu_state_start_take_fd(struct vu_server *s, const struct vu_conn *c, uint32_t direction,
-			   uint32_t phase, int fd);
+enum state_err vu_state_start_take_fd(struct vu_server *s, const struct vu_conn *c,
+				      uint32_t direction, uint32_t phase, int fd);
 
 /**
  * vu_state_check() - CHECK_DEVICE_STATE: the result of @c's transfer
