@@ -4,7 +4,7 @@ IMAGE ?= vblkd.img
 SOCK ?= vblkd.sock
 MESON_FLAGS ?= $(if $(CI),--werror,)
 
-.PHONY: all deps test-deps build run check clean format bench-downtime
+.PHONY: all deps test-deps build run check clean format bench bench-downtime
 
 all: build
 
@@ -27,6 +27,15 @@ run: deps
 check: test-deps
 	$(MAKE) build
 	bash scripts/check.sh $(BUILD)
+
+# Not part of check: IOPS, latency, CPU and memory against qemu-storage-daemon
+# (docs/performance.md); about 10 minutes. BENCH_QUICK=1: QD 1 and 32 only.
+BENCH_RUNTIME_MS ?= 500
+BENCH_QUICK ?= 0
+
+bench: test-deps
+	$(MAKE) build
+	bash bench/bench.sh $(BUILD) $(BENCH_REPS) $(BENCH_RUNTIME_MS) $(BENCH_QUICK)
 
 # Not part of check: migration downtime, drain vs capture (docs/performance.md).
 # QEMU=1 adds the QEMU 11.1 matrix (root, trixie chroot; ~10 min at QEMU_REPS=3).

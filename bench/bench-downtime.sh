@@ -18,21 +18,8 @@ qemu=${3:-0}
 qemu_reps=${4:-3}
 out=$here/results
 
-sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-
-py=
-for p in python3 /usr/bin/python3; do
-	if "$p" -c 'import matplotlib' 2>/dev/null; then
-		py=$p
-		break
-	fi
-done
-if [ -z "$py" ]; then
-	sudo_ apt-get update -qq
-	sudo_ env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -qq --no-install-recommends python3-matplotlib
-	py=/usr/bin/python3
-fi
+# shellcheck source=bench/plot-python.sh
+. "$here/plot-python.sh"
 
 mkdir -p "$out"
 t=$SECONDS

@@ -121,6 +121,7 @@ struct vb_device {
 	bool log_all; /* the transport asked for dirty logging (VHOST_F_LOG_ALL) */
 	uint8_t driver_status; /* as the driver last set it */
 	enum vb_suspend_mode suspend_mode; /* how a suspend stops rings by default */
+	unsigned int poll_us; /* workers busy-poll this long after the last work */
 	atomic_uchar status; /* device-raised bits: NEEDS_RESET */
 	struct vb_mem mem;
 	struct vb_dirty_log dirty;

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <linux/virtio_ring.h>
 
 #include "core/device.h"
@@ -176,11 +177,49 @@ static bool rearm(struct vb_ring *r, uint64_t ud, int res)
 	return true;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+#define cpu_relax() __builtin_ia32_pause()
+#else
+#define cpu_relax() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+#endif
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * --poll-us: a request that follows soon after the last one is found by
+ * looking, not by a kick's eventfd read and the sleep and wake-up around
+ * it. Spins until @deadline (ns) for new avail entries or completions.
+ * Return: true when the driver added requests (process them without
+ * sleeping); false to go to io_uring as usual (completions wait there).
+ */
+static bool poll_for_work(struct vb_ring *r, uint64_t deadline)
+{
+	if (io_uring_submit(&r->uring) < 0)
+		return false;
+	do {
+		if (io_uring_cq_ready(&r->uring))
+			return false;
+		if (atomic_load(&r->stopping) || !atomic_load(&r->enabled))
+			return false;
+		if (__atomic_load_n(&r->vq.avail->idx, __ATOMIC_ACQUIRE) != r->vq.last_avail_idx)
+			return true;
+		cpu_relax();
+	} while (now_ns() < deadline);
+	return false;
+}
+
 void *vb_ring_worker(void *arg)
 {
 	struct vb_ring *r = arg;
 	bool kicked = true; /* the driver may have kicked before we started */
 	bool failed = false;
+	uint64_t poll_ns = (uint64_t)r->dev->poll_us * 1000, last_work = 0;
 
 	if (arm_read(r, r->kick_fd, &r->kick_buf, UD_KICK) ||
 	    arm_read(r, r->wake_fd, &r->wake_buf, UD_WAKE)) {
@@ -213,6 +252,11 @@ void *vb_ring_worker(void *arg)
 		if (stopping && !r->io_pending)
 			break;
 
+		if (poll_ns && !stopping && poll_for_work(r, last_work + poll_ns)) {
+			kicked = true;
+			last_work = now_ns();
+			continue;
+		}
 		ret = io_uring_submit_and_wait(&r->uring, 1);
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
 			/* Nothing more can complete: what is in flight is lost to us. */
@@ -241,6 +285,8 @@ void *vb_ring_worker(void *arg)
 				r->dev->ops->io_done(r, io_uring_cqe_get_data(cqe), cqe->res);
 		}
 		io_uring_cq_advance(&r->uring, seen);
+		if (poll_ns && seen)
+			last_work = now_ns();
 	}
 	if (failed)
 		worker_ends(r, "its event loop failed");

@@ -40,26 +40,8 @@ fi
 	FORCE=1 bash "$here/fetch-trixie-kernel.sh"
 [ -f "$root/.vblkd-complete" ] || die "no trixie chroot at $root"
 
-mounted=()
-cleanup() {
-	local rc=$? i
-	trap - EXIT INT TERM
-	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
-		sudo_ umount -R "${mounted[$i]}" 2>/dev/null || sudo_ umount -R -l "${mounted[$i]}" 2>/dev/null || true
-	done
-	exit $rc
-}
-trap cleanup EXIT
+trap chroot_unmount_all EXIT
 trap 'exit 130' INT TERM
-
-bind_in_chroot() { # DIR (same path inside the chroot)
-	local dst=$root$1
-	mountpoint -q "$dst" && return 0
-	sudo_ mkdir -p "$dst"
-	sudo_ mount --rbind "$1" "$dst"
-	sudo_ mount --make-rslave "$dst"
-	mounted+=("$dst")
-}
 
 bind_in_chroot /proc
 bind_in_chroot /sys

@@ -105,6 +105,7 @@ int main(int argc, char **argv)
 	if (ret)
 		goto out_signals;
 	blk_dev_vdev(blk)->suspend_mode = args.suspend_mode;
+	blk_dev_vdev(blk)->poll_us = args.poll_us;
 	vb_info("serving %s: %llu sectors, %u queue(s) of up to %u%s%s", args.blk.image,
 		(unsigned long long)blk->limits.capacity, args.blk.num_queues,
 		args.blk.queue_size, args.blk.read_only ? ", read-only" : "",

@@ -68,6 +68,10 @@ static const char usage[] =
 	"                             socket's GET_VRING_BASE; vblkctl suspend --mode\n"
 	"                             and vhost-user's GET_VRING_BASE_INFLIGHT\n"
 	"                             (protocol feature 20) choose per suspend\n"
+	"  --poll-us N                after the last request, a ring's worker busy-polls\n"
+	"                             the ring and its I/O for up to N microseconds\n"
+	"                             before it sleeps on the kick (0-1000000, default\n"
+	"                             0: no polling); costs a CPU while polling\n"
 	"  --log-level LEVEL          error, warn, info or debug (default info)\n"
 	"  -h, --help                 show this help and exit\n"
 	"  -V, --version              show the version and exit\n"
@@ -114,6 +118,7 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 		{ "throttle-bps", required_argument, NULL, 'B' },
 		{ "throttle-burst-ms", required_argument, NULL, 'u' },
 		{ "suspend-mode", required_argument, NULL, 'm' },
+		{ "poll-us", required_argument, NULL, 'P' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -221,6 +226,11 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 					optarg);
 				return -EINVAL;
 			}
+			break;
+		case 'P':
+			if (parse_uint("--poll-us", optarg, 0, 1000000, false, &v))
+				return -EINVAL;
+			a->poll_us = (unsigned int)v;
 			break;
 		case 'l':
 			a->log_level = vb_log_level_parse(optarg);

@@ -14,6 +14,7 @@ struct vblkd_args {
 	bool no_vdpa_add;
 	struct blk_opts blk;
 	enum vb_suspend_mode suspend_mode;
+	unsigned int poll_us;
 	int log_level;
 };
 

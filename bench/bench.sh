@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# make bench: vblkd against qemu-storage-daemon with two clients
+# (bench/iops-bench.py; docs/performance.md).
+#   bench.sh [BUILD] [REPS] [RUNTIME_MS] [QUICK]
+# Builds the libblkio client inside the trixie chroot (libblkio-dev and gcc
+# installed there by scripts/fetch-trixie-blkio.sh, never on the host) and
+# runs it through selftests/vm/chroot-qemu.sh, which needs root; without
+# root only frontend/'s client runs. Writes bench/results/bench.{json,md,png}.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build=${1:-build}
+reps=${2:-5}
+runtime=${3:-500}
+quick=${4:-0}
+out=$here/results
+cache=${VBLKD_CACHE:-/var/cache/vblkd}
+root=$cache/trixie-chroot
+
+# shellcheck source=bench/plot-python.sh
+. "$here/plot-python.sh"
+
+blkio=()
+if [ "$(id -u)" = 0 ]; then
+	bash "$here/../scripts/fetch-trixie-blkio.sh"
+	src=$root/tmp/vblkd-bench-src
+	mkdir -p "$src"
+	cp "$here/iobench.c" "$here/iobench.h" "$here/iops_blkio.c" "$src/"
+	chroot "$root" gcc -O2 -Wall -Wextra -o /tmp/vblkd-bench-src/iops_blkio \
+		/tmp/vblkd-bench-src/iops_blkio.c /tmp/vblkd-bench-src/iobench.c -lblkio -lpthread
+	blkio=(--blkio "$src/iops_blkio")
+else
+	echo "bench: not root: no libblkio client (it runs in the trixie chroot)" >&2
+fi
+q=()
+[ "$quick" = 1 ] && q=(--quick)
+"$py" "$here/iops-bench.py" --build "$build" --output "$out" --reps "$reps" \
+	--runtime-ms "$runtime" "${blkio[@]}" "${q[@]}"
+echo "bench: wrote $out/bench.json, bench.md, bench.png"
