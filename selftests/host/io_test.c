@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Block I/O through a real vblkd: read/write on two queues, flush, discard,
- * write-zeroes, GET_ID, read-only and out-of-range requests.
+ * write-zeroes, GET_ID, read-only and out-of-range requests. The io tests
+ * run twice: workers sleeping on the kick, and busy-polling (--poll-us).
  */
 #include "kselftest_harness.h"
 
@@ -14,10 +15,23 @@ FIXTURE(io) {
 	struct fe_blk blk;
 };
 
+FIXTURE_VARIANT(io) {
+	const char *poll_us;
+};
+
+FIXTURE_VARIANT_ADD(io, kick) {
+	.poll_us = "0",
+};
+
+FIXTURE_VARIANT_ADD(io, polling) {
+	.poll_us = "200",
+};
+
 FIXTURE_SETUP(io)
 {
-	static const char *const extra[] = {
-		"--num-queues", "2", "--queue-size", "128", "--serial", IO_SERIAL, NULL,
+	const char *const extra[] = {
+		"--num-queues", "2", "--queue-size", "128", "--serial", IO_SERIAL,
+		"--poll-us", variant->poll_us, NULL,
 	};
 	struct fe_blk_opts opts = { .num_queues = 2, .queue_size = 128 };
 
