@@ -5,7 +5,9 @@
 # Builds the libblkio client inside the trixie chroot (libblkio-dev and gcc
 # installed there by scripts/fetch-trixie-blkio.sh, never on the host) and
 # runs it through selftests/vm/chroot-qemu.sh, which needs root; without
-# root only frontend/'s client runs. Writes bench/results/bench.{json,md,png}.
+# root only frontend/'s client runs. Then bench/vduse-bench.sh (root: a TCG
+# guest) measures the VDUSE path. Writes bench/results/bench.{json,md,png}
+# and vduse.json.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=${1:-build}
@@ -33,6 +35,15 @@ else
 fi
 q=()
 [ "$quick" = 1 ] && q=(--quick)
+# The VDUSE path, in the vduse suite's guest (root: QEMU, the guest kernel).
+vd=()
+if [ "$(id -u)" = 0 ]; then
+	if bash "$here/vduse-bench.sh" "$build" "$out/vduse.json" "$((quick ? 1 : 3))" 1000; then
+		vd=(--vduse "$out/vduse.json")
+	else
+		echo "bench: the VDUSE run failed; no VDUSE table" >&2
+	fi
+fi
 "$py" "$here/iops-bench.py" --build "$build" --output "$out" --reps "$reps" \
-	--runtime-ms "$runtime" "${blkio[@]}" "${q[@]}"
+	--runtime-ms "$runtime" "${blkio[@]}" "${q[@]}" "${vd[@]}"
 echo "bench: wrote $out/bench.json, bench.md, bench.png"

@@ -13,8 +13,9 @@
 
 static const char usage[] =
 	"Usage: %s --socket PATH [OPTIONS]\n"
-	"Drive a vhost-user-blk back-end and print one JSON line of figures.\n"
-	"  --socket PATH      the back-end's vhost-user socket (required)\n"
+	"Drive a virtio-blk back-end and print one JSON line of figures.\n"
+	"  --socket PATH      the back-end's vhost-user socket, or for vdbench\n"
+	"  --device PATH      the block device (required)\n"
 	"  --rw RW            randread, randwrite, randrw, read or write (default randread)\n"
 	"  --read-pct N       share of reads in randrw, 0-100 (default 70)\n"
 	"  --bs N             bytes per request, a multiple of 512 (default 4096)\n"
@@ -43,6 +44,7 @@ void iob_parse(int argc, char **argv, const char *prog, struct iob_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "device", required_argument, NULL, 's' },
 		{ "rw", required_argument, NULL, 'r' },
 		{ "read-pct", required_argument, NULL, 'm' },
 		{ "bs", required_argument, NULL, 'b' },

@@ -3,7 +3,7 @@
 """make bench: vblkd side by side with qemu-storage-daemon, one run.
 
     iops-bench.py --build BUILD --output DIR [--reps N] [--runtime-ms N]
-                  [--blkio PROG] [--quick]
+                  [--blkio PROG] [--quick] [--vduse VDUSE.json]
 
 Starts every back-end once, each on its own vhost-user socket:
   vblkd        vblkd on a page-cached 1 GiB file (io_uring)
@@ -221,6 +221,7 @@ def main():
     ap.add_argument("--warmup-ms", type=int, default=100)
     ap.add_argument("--blkio", help="iops_blkio, built in the trixie chroot")
     ap.add_argument("--quick", action="store_true", help="QD 1 and 32, 4 KiB, one queue")
+    ap.add_argument("--vduse", help="bench/vduse-bench.sh's JSON, for the report")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     workloads = QUICK if args.quick else WORKLOADS
@@ -283,7 +284,8 @@ def main():
         json.dump(doc, f, indent=1)
     r = subprocess.run([sys.executable, os.path.join(HERE, "iops-report.py"), path,
                         os.path.join(args.output, "bench.md"),
-                        os.path.join(args.output, "bench.png")])
+                        os.path.join(args.output, "bench.png")] +
+                       ([args.vduse] if args.vduse else []))
     log(f"{len(runs)} runs in {doc['seconds']} s, {len(failures)} failures")
     return 1 if failures or r.returncode else 0
 

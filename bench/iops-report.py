@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Turn bench/iops-bench.py's JSON into markdown tables and a plot.
 
-    iops-report.py bench.json bench.md bench.png
+    iops-report.py bench.json bench.md bench.png [vduse.json]
 
 Medians over the repetitions of each (client, back-end, workload). One table
 per client: IOPS of every back-end, then vblkd's ratios against the best
 qemu-storage-daemon file configuration and against qsd's null-co; one table
 of latency and CPU per I/O; the goals of the performance issue, measured;
 the memory figures. The plot is IOPS against queue depth for 4 KiB random
-reads and writes on one queue, one line per back-end.
+reads and writes on one queue, one line per back-end. With bench/vduse-bench.sh's
+JSON, a last table compares vblkd --vduse with qsd's vduse-blk export in the
+TCG guest.
 """
 import json
 import statistics
@@ -137,6 +139,31 @@ def mem_table(doc):
     return out
 
 
+def vduse_table(path):
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    groups = defaultdict(list)
+    for r in doc["runs"]:
+        groups[(r["backend"], r["rw"], r["qd"])].append(r)
+    m = lambda be, rw, qd, f: (statistics.median(x[f] for x in groups[(be, rw, qd)])
+                               if groups.get((be, rw, qd)) else None)
+    reps = max((len(v) for v in groups.values()), default=0)
+    out = [f"Inside a TCG guest (kernel {doc['kernel']}, 2 vCPUs), virtio_vdpa, a 256 MiB "
+           f"image in the guest's tmpfs, the same O_DIRECT io_uring client (bench/vdbench.c); "
+           f"medians of {reps} runs. Under TCG only the ratio means something.", "",
+           "| workload | vblkd IOPS | qsd vduse-blk IOPS | vblkd / qsd | vblkd p50 µs | "
+           "qsd p50 µs | vblkd CPU µs/IO | qsd CPU µs/IO |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for rw, qd in sorted({(k[1], k[2]) for k in groups}):
+        v, q = m("vblkd", rw, qd, "iops"), m("qsd", rw, qd, "iops")
+        cell = lambda x, f="{:.0f}": "-" if x is None else f.format(x)
+        out.append(f"| {rw} 4K QD{qd} | {cell(v)} | {cell(q)} | {ratio(v, q)} | "
+                   f"{cell(m('vblkd', rw, qd, 'p50_us'))} | {cell(m('qsd', rw, qd, 'p50_us'))} | "
+                   f"{cell(m('vblkd', rw, qd, 'backend_cpu_us_per_io'), '{:.1f}')} | "
+                   f"{cell(m('qsd', rw, qd, 'backend_cpu_us_per_io'), '{:.1f}')} |")
+    return out
+
+
 def plot(med, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -175,6 +202,8 @@ def main():
         if any(k[0] == client for k in med):
             lines += [f"### Latency and CPU, {title} client", ""] + lat_table(med, client) + [""]
     lines += ["### Memory (RSS without guest memory mappings)", ""] + mem_table(doc) + [""]
+    if len(sys.argv) > 4:
+        lines += ["### The VDUSE path", ""] + vduse_table(sys.argv[4]) + [""]
     if doc.get("failures"):
         lines += ["### Failures", ""] + [f"- {f}" for f in doc["failures"]] + [""]
     with open(sys.argv[2], "w", encoding="utf-8") as f:
