@@ -14,8 +14,8 @@
 static const char usage[] =
 	"Usage: %s --socket PATH [OPTIONS]\n"
 	"Drive a virtio-blk back-end and print one JSON line of figures.\n"
-	"  --socket PATH      the back-end's vhost-user socket, or for vdbench\n"
-	"  --device PATH      the block device (required)\n"
+	"  --socket PATH      the back-end's vhost-user socket (iops_fe, iops_blkio)\n"
+	"  --device PATH      the block device (vdbench); one of the two is required\n"
 	"  --rw RW            randread, randwrite, randrw, read or write (default randread)\n"
 	"  --read-pct N       share of reads in randrw, 0-100 (default 70)\n"
 	"  --bs N             bytes per request, a multiple of 512 (default 4096)\n"
@@ -25,7 +25,9 @@ static const char usage[] =
 	"  --runtime-ms N     measured time (default 2000)\n"
 	"  --warmup-ms N      unmeasured time before it (default 200)\n"
 	"  --pid PID          the back-end's pid, for its CPU time per I/O\n"
-	"  --span BYTES       cover only the first BYTES of the disk\n";
+	"  --span BYTES       cover only the first BYTES of the disk\n"
+	"  --no-event-idx     iops_fe only: leave VIRTIO_RING_F_EVENT_IDX out, so\n"
+	"                     every request kicks and every completion calls\n";
 
 static unsigned long num(const char *prog, const char *opt, const char *s, unsigned long min,
 			 unsigned long max)
@@ -55,6 +57,7 @@ void iob_parse(int argc, char **argv, const char *prog, struct iob_opts *o)
 		{ "warmup-ms", required_argument, NULL, 'w' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "span", required_argument, NULL, 'S' },
+		{ "no-event-idx", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -101,6 +104,9 @@ void iob_parse(int argc, char **argv, const char *prog, struct iob_opts *o)
 			break;
 		case 'S':
 			o->span = num(prog, "--span", optarg, 1, ~0ul);
+			break;
+		case 'E':
+			o->no_event_idx = true;
 			break;
 		case 'h':
 			printf(usage, prog);

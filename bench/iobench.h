@@ -26,6 +26,7 @@ struct iob_opts {
 	unsigned int warmup_ms; /* run before measuring */
 	pid_t pid; /* the back-end, for its CPU time; 0: not measured */
 	uint64_t span; /* bytes of the disk the workload covers; 0: all */
+	bool no_event_idx; /* do not negotiate VIRTIO_RING_F_EVENT_IDX (iops_fe) */
 };
 
 /* One queue's walk over the disk and its latencies, owned by one thread. */

@@ -51,6 +51,10 @@ WORKLOADS += [("read", 65536, 8, 1, "fe"), ("write", 65536, 8, 1, "fe"),
 QUICK = [w for w in WORKLOADS if w[3] == 1 and w[2] in (1, 32) and w[1] == 4096]
 # Polling only where it can matter: one request at a time.
 POLL_ONLY = lambda w: w[2] == 1 and w[3] == 1
+# Notification suppression: frontend/'s client without EVENT_IDX ("fe-noei"),
+# on vblkd and qsd's io_uring file driver, 4 KiB at QD 1 and 32.
+NOEI = lambda w: w[1] == 4096 and w[3] == 1 and w[2] in (1, 32) and w[0] != "randrw"
+NOEI_BACKENDS = ("vblkd", "qsd-uring")
 
 
 def log(msg):
@@ -130,8 +134,10 @@ def run_client(args, tmp, client, be, w):
     opts = ["--socket", be.sock, "--rw", rw, "--bs", str(bs), "--qd", str(qd),
             "--queues", str(nq), "--runtime-ms", str(args.runtime_ms),
             "--warmup-ms", str(args.warmup_ms), "--pid", str(be.pid)]
-    if client == "fe":
+    if client in ("fe", "fe-noei"):
         argv, env = [os.path.join(args.build, "bench", "iops_fe")] + opts, None
+        if client == "fe-noei":
+            argv.append("--no-event-idx")
     else:
         argv = ["bash", CHROOT_RUN] + opts
         env = dict(os.environ, VBLKD_CHROOT_BIND=tmp, QEMU_BIN=args.blkio)
@@ -247,11 +253,15 @@ def main():
         log("back-ends: " + ", ".join(f"{b.name} (pid {b.pid})" for b in bes))
         for w in workloads:
             clients = ["fe", "blkio"] if w[4] == "both" and args.blkio else ["fe"]
+            if NOEI(w):
+                clients.append("fe-noei")
             sel = [b for b in bes if b.name != "vblkd-poll" or POLL_ONLY(w)]
             for rep in range(args.reps):
                 order = sel[rep % len(sel):] + sel[:rep % len(sel)]
                 for client in clients:
                     for be in order:
+                        if client == "fe-noei" and be.name not in NOEI_BACKENDS:
+                            continue
                         try:
                             res = run_client(args, tmp, client, be, w)
                         except (RuntimeError, subprocess.TimeoutExpired) as e:

@@ -130,6 +130,21 @@ def goals(med, client):
     return out
 
 
+def event_idx_table(med):
+    out = ["| workload | vblkd, EVENT_IDX | vblkd, without | qsd-uring, EVENT_IDX | "
+           "qsd-uring, without | vblkd CPU µs/IO with / without |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for w in workloads(med, "fe-noei"):
+        c = lambda cl, b, f="iops": get(med, cl, b, w, f)
+        cpu = (f"{c('fe', 'vblkd', 'backend_cpu_us_per_io'):.2f} / "
+               f"{c('fe-noei', 'vblkd', 'backend_cpu_us_per_io'):.2f}"
+               if c("fe", "vblkd") and c("fe-noei", "vblkd") else "-")
+        out.append(f"| {wname(w)} | {fmt_iops(c('fe', 'vblkd'))} | "
+                   f"{fmt_iops(c('fe-noei', 'vblkd'))} | {fmt_iops(c('fe', 'qsd-uring'))} | "
+                   f"{fmt_iops(c('fe-noei', 'qsd-uring'))} | {cpu} |")
+    return out
+
+
 def mem_table(doc):
     out = ["| back-end | queues | idle RSS (MiB) | RSS under QD32 random reads (MiB) |",
            "|---|---:|---:|---:|"]
@@ -201,6 +216,9 @@ def main():
     for client, title in (("fe", "frontend/'s driver"), ("blkio", "libblkio 1.5")):
         if any(k[0] == client for k in med):
             lines += [f"### Latency and CPU, {title} client", ""] + lat_table(med, client) + [""]
+    if any(k[0] == "fe-noei" for k in med):
+        lines += ["### Notification suppression (VIRTIO_RING_F_EVENT_IDX), frontend/'s client",
+                  ""] + event_idx_table(med) + [""]
     lines += ["### Memory (RSS without guest memory mappings)", ""] + mem_table(doc) + [""]
     if len(sys.argv) > 4:
         lines += ["### The VDUSE path", ""] + vduse_table(sys.argv[4]) + [""]

@@ -105,6 +105,10 @@ int main(int argc, char **argv)
 	int rc = 1;
 
 	iob_parse(argc, argv, "iops_blkio", &o);
+	if (o.no_event_idx) {
+		fprintf(stderr, "iops_blkio: --no-event-idx is iops_fe's\n");
+		return 2;
+	}
 	if (o.qd > MAX_QD || o.queues > MAX_QUEUES) {
 		fprintf(stderr, "iops_blkio: at most --qd %d, --queues %d\n", MAX_QD, MAX_QUEUES);
 		return 2;

@@ -69,6 +69,7 @@ int main(int argc, char **argv)
 		/* Three descriptors a request: header, data, status. */
 		.queue_size = o.queue_size ? o.queue_size : 256,
 		.mem_size = (uint64_t)o.queues * o.qd * (o.bs + 8192) + (32u << 20),
+		.drop_features = o.no_event_idx ? 1ull << VIRTIO_RING_F_EVENT_IDX : 0,
 	};
 	while (bo.queue_size < 3 * o.qd && !o.queue_size)
 		bo.queue_size *= 2;
@@ -142,7 +143,7 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	iob_report("frontend", &o, iq, t_end - t_measure, cpu_end_b - cpu_b, cpu_end_c - cpu_c);
+	iob_report(o.no_event_idx ? "frontend-no-event-idx" : "frontend", &o, iq, t_end - t_measure, cpu_end_b - cpu_b, cpu_end_c - cpu_c);
 	fe_blk_close(&blk);
 	return 0;
 out:

@@ -116,7 +116,7 @@ static int fe_blk_prepare(struct fe_blk *blk, bool resume)
 
 	if (nq > FE_BLK_MAX_QUEUES)
 		return -EINVAL;
-	ret = fe_vu_negotiate(&blk->vu, FE_BLK_FEATURES,
+	ret = fe_vu_negotiate(&blk->vu, FE_BLK_FEATURES & ~opts->drop_features,
 			      FE_BLK_PROTOCOL_FEATURES |
 				      (opts->capture ? 1ull << VHOST_USER_PROTOCOL_F_GET_VRING_BASE_INFLIGHT :
 						       0),

@@ -32,6 +32,7 @@ struct fe_blk_opts {
 	bool inflight;			/* GET/SET_INFLIGHT_FD before the rings (vhost-user) */
 	bool capture;			/* GET_VRING_BASE_INFLIGHT: a suspend leaves requests
 					 * in flight, marked in the in-flight region */
+	uint64_t drop_features;		/* device features not to ask for (vhost-user) */
 };
 
 struct fe_blk_ops;
