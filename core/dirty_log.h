@@ -9,13 +9,14 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "core/mem.h"
+
 #define VB_LOG_PAGE 4096u
 
 struct vb_dirty_log {
 	uint8_t *bitmap; /* NULL: not logging */
 	uint64_t size; /* bytes of bitmap */
-	void *mmap_base;
-	size_t mmap_len;
+	struct vb_map map;
 };
 
 /**
@@ -28,7 +29,7 @@ struct vb_dirty_log {
  * A log mapped before is unmapped first, even when this fails: a failed
  * call leaves the device not logging.
  * Return: 0, -EINVAL for an empty or wrapping range or a file too short to
- * hold it (mapping past its end would SIGBUS), or the fstat or mmap error.
+ * hold it (mapping past its end would SIGBUS), or the vb_map_fd() error.
  */
 int vb_dirty_log_map_take_fd(struct vb_dirty_log *log, int fd, uint64_t size, uint64_t offset);
 

@@ -3,23 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-int vb_fd_covers(int fd, uint64_t offset, uint64_t size)
-{
-	struct stat st;
-
-	if (fstat(fd, &st))
-		return -errno;
-	/* Block and character devices report no size: trust their mmap. */
-	if (!S_ISREG(st.st_mode))
-		return 0;
-	if (offset + size < offset || (uint64_t)st.st_size < offset + size)
-		return -EINVAL;
-	return 0;
-}
 
 void vb_mem_init(struct vb_mem *mem)
 {
@@ -28,8 +12,7 @@ void vb_mem_init(struct vb_mem *mem)
 
 static void region_unmap(struct vb_mem_region *r)
 {
-	if (r->mmap_base)
-		munmap(r->mmap_base, r->mmap_len);
+	vb_unmap(&r->map);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -53,17 +36,14 @@ static int ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 int vb_mem_add_take_fd(struct vb_mem *mem, uint64_t gpa, uint64_t size, uint64_t uva,
 		       uint64_t mmap_offset, int fd)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t map_off, lead;
-	void *base;
+	struct vb_map map;
 	int ret = 0;
 
 	if (mem->nregions == VB_MEM_MAX_REGIONS) {
 		ret = -ENOSPC;
 		goto out_close;
 	}
-	if (!size || gpa + size < gpa || uva + size < uva || mmap_offset + size < mmap_offset ||
-	    mmap_offset + size > SIZE_MAX) {
+	if (!size || gpa + size < gpa || uva + size < uva) {
 		ret = -EINVAL;
 		goto out_close;
 	}
@@ -73,26 +53,16 @@ int vb_mem_add_take_fd(struct vb_mem *mem, uint64_t gpa, uint64_t size, uint64_t
 			goto out_close;
 		}
 	}
-	ret = vb_fd_covers(fd, mmap_offset, size);
+	ret = vb_map_fd(&map, fd, mmap_offset, size, "memory region");
 	if (ret)
 		goto out_close;
-	/* From the page that holds the offset: a file's start may be far away. */
-	map_off = mmap_offset & ~(page - 1);
-	lead = mmap_offset - map_off;
-	base = mmap(NULL, (size_t)(lead + size), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		    (off_t)map_off);
-	if (base == MAP_FAILED) {
-		ret = -errno;
-		goto out_close;
-	}
 	mem->regions[mem->nregions] = (struct vb_mem_region){
 		.gpa = gpa,
 		.size = size,
 		.uva = uva,
 		.mmap_offset = mmap_offset,
-		.mmap_base = base,
-		.mmap_len = (size_t)(lead + size),
-		.host = (uint8_t *)base + lead,
+		.map = map,
+		.host = map.at,
 	};
 	__atomic_store_n(&mem->nregions, mem->nregions + 1, __ATOMIC_RELEASE);
 out_close:
@@ -148,7 +118,7 @@ static const struct vb_mem_region *lookup_gpa(const struct vb_mem *mem, uint64_t
 		const struct vb_mem_region *r = &mem->regions[i];
 
 		if (gpa >= r->gpa && gpa - r->gpa < r->size)
-			return r;
+			return vb_map_dead(&r->map) ? NULL : r;
 	}
 	return NULL;
 }
@@ -212,7 +182,7 @@ static const struct vb_mem_region *find_uva(const struct vb_mem *mem, uint64_t u
 		const struct vb_mem_region *r = &mem->regions[i];
 
 		if (uva >= r->uva && uva - r->uva < r->size)
-			return r;
+			return vb_map_dead(&r->map) ? NULL : r;
 	}
 	return NULL;
 }

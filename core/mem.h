@@ -15,14 +15,26 @@
 
 #define VB_MEM_MAX_REGIONS 32
 
+/*
+ * A shared mapping of a file a front-end handed over. Unless the file is
+ * sealed against shrinking, it is guarded (core/sigbus_guard.h): a
+ * truncation after the hand-over turns the next touch into a dead mapping
+ * instead of a SIGBUS that kills the daemon.
+ */
+struct vb_map {
+	void *base; /* NULL: not mapped */
+	size_t len;
+	uint8_t *at; /* the byte at the offset asked for */
+	int guard; /* sigbus slot, -1: none (sealed, or not mapped) */
+};
+
 struct vb_mem_region {
 	uint64_t gpa;
 	uint64_t size;
 	uint64_t uva; /* front-end virtual address */
 	uint64_t mmap_offset;
-	void *mmap_base;
-	size_t mmap_len;
-	uint8_t *host; /* mmap_base + mmap_offset: the byte at gpa */
+	struct vb_map map;
+	uint8_t *host; /* map.at: the byte at gpa */
 };
 
 struct vb_mem {
@@ -42,18 +54,60 @@ struct vb_mem {
 };
 
 /**
+ * vb_fd_size() - how many bytes a file a front-end handed over holds
+ * @fd:		the file (not consumed)
+ * @size:	out: the size of a regular file (memfd, tmpfs, hugetlbfs, shm)
+ *		or of a block device (BLKGETSIZE64); UINT64_MAX for anything
+ *		else (character devices, anonymous inodes such as VDUSE's
+ *		bounce buffer), whose driver's mmap checks its own bounds
+ *
+ * Return: 0, or the fstat or ioctl error.
+ */
+int vb_fd_size(int fd, uint64_t *size);
+
+/**
  * vb_fd_covers() - whether a file holds a range before it is mapped
  * @fd:		the file a front-end handed over (not consumed)
  * @offset:	first byte of the range
  * @size:	bytes
  *
  * Mapping past the end of a file a front-end handed us would SIGBUS on
- * first touch. Block and character devices report no size, so their mmap
- * is trusted.
+ * first touch: see vb_fd_size() for what is measured.
  * Return: 0, -EINVAL when the range wraps or the file is shorter than
- * @offset + @size, or the fstat error.
+ * @offset + @size, or the vb_fd_size() error.
  */
 int vb_fd_covers(int fd, uint64_t offset, uint64_t size);
+
+/**
+ * vb_map_fd() - map part of a file a front-end handed over, guarded
+ * @m:		out: the mapping; left unmapped (base NULL, guard -1) on failure
+ * @fd:		the file (not consumed)
+ * @offset:	first byte wanted
+ * @len:	bytes wanted
+ * @what:	names the mapping in log lines ("memory region", "dirty log")
+ *
+ * Checks that the file holds the range, maps it shared and read-write from
+ * the page that holds @offset, and guards it against a later truncation
+ * unless the file carries F_SEAL_SHRINK (noted in the debug log). The
+ * "mmap" fault (core/failpoint.h) fails the mapping with -ENOMEM.
+ * Return: 0, -EINVAL for an empty or wrapping range or a file too short
+ * (logged), or the fstat, mmap or guard error.
+ */
+int vb_map_fd(struct vb_map *m, int fd, uint64_t offset, uint64_t len, const char *what);
+
+/**
+ * vb_unmap() - stop guarding and unmap
+ * @m:		a mapping, mapped or not; left unmapped
+ */
+void vb_unmap(struct vb_map *m);
+
+/**
+ * vb_map_dead() - whether the file shrank under the mapping
+ * @m:		the mapping
+ *
+ * Return: true once a touch past the file's end replaced the mapping.
+ */
+bool vb_map_dead(const struct vb_map *m);
 
 /**
  * vb_mem_init() - an empty map with no miss hook

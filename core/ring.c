@@ -20,6 +20,7 @@
 #include "core/inflight.h"
 #include "core/log.h"
 #include "core/ring_int.h"
+#include "core/sigbus_guard.h"
 
 static void close_fd(int *fd)
 {
@@ -28,10 +29,15 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-void vb_ring_signal_fd(int fd)
+int vb_ring_signal_fd(int fd)
 {
-	if (eventfd_write(fd, 1))
-		vb_err_rl("eventfd %d: cannot signal: %s", fd, strerror(errno));
+	int ret;
+
+	if (!eventfd_write(fd, 1))
+		return 0;
+	ret = -errno;
+	vb_err_rl("eventfd %d: cannot signal: %s", fd, strerror(-ret));
+	return ret;
 }
 
 void vb_ring_init(struct vb_ring *r, struct vb_device *dev, unsigned int index)
@@ -334,6 +340,8 @@ static int start_locked(struct vb_ring *r)
 	stop_locked(r);
 	if (!vb_ring_ready(r))
 		return -EINVAL;
+	vb_sigbus_take_fault();
+	r->sigbus_deaths = vb_sigbus_deaths();
 	ret = map_ring(r);
 	if (ret) {
 		vb_err("vq %u: ring addresses are outside guest memory or size %u is invalid",
@@ -358,6 +366,13 @@ static int start_locked(struct vb_ring *r)
 	ret = collect_resubmits(r);
 	if (ret)
 		goto err_free;
+	/* This thread read the ring and the in-flight region: were they still there? */
+	if (vb_sigbus_take_fault() || vb_ring_mem_dead(r)) {
+		vb_err("vq %u: memory the front-end shared shrank under it (SIGBUS caught)",
+		       r->index);
+		ret = -EFAULT;
+		goto err_free;
+	}
 
 	while (entries < 2u * r->num + 2)
 		entries <<= 1;
@@ -485,8 +500,7 @@ int vb_ring_resume(struct vb_ring *r, bool was_started)
 		vb_err("vring %u: cannot restart: %s; the device needs reset", r->index,
 		       strerror(-ret));
 		vb_dev_needs_reset(r->dev);
-		if (r->err_fd >= 0)
-			vb_ring_signal_fd(r->err_fd);
+		vb_ring_signal_err(r);
 	}
 	return ret;
 }
@@ -501,6 +515,7 @@ int vb_ring_recover(struct vb_ring *r)
 	inf = r->inflight_region;
 	if (r->has_thread)
 		goto out;
+	vb_sigbus_take_fault();
 	ret = map_ring(r);
 	if (ret || !inf || !inf->version)
 		goto out;
@@ -508,6 +523,10 @@ int vb_ring_recover(struct vb_ring *r)
 	if (r->num > r->inflight_capacity)
 		goto out;
 	ret = vb_inflight_recover(inf, r->num, r->vq.used_idx, heads, &r->vq.inflight_counter);
+	if (ret >= 0 && vb_sigbus_take_fault()) {
+		vb_err("vq %u: the in-flight region shrank under it (SIGBUS caught)", r->index);
+		ret = -EFAULT;
+	}
 	if (ret < 0)
 		goto out;
 	/* A start recovers the same heads from the region and submits each once. */

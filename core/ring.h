@@ -105,6 +105,7 @@ struct vb_ring {
 	int nresubmit;
 	uint64_t next_seq;
 	bool cancelled; /* a capture asked the device to cancel what it can */
+	unsigned int sigbus_deaths; /* vb_sigbus_deaths() when last looked at */
 };
 
 /*

@@ -19,8 +19,25 @@ void *vb_ring_worker(void *arg);
  * vb_ring_signal_fd() - add one to an eventfd (a wake-up or a notification)
  * @fd:		the eventfd
  *
- * A failure is logged (rate-limited); the counter cannot overflow in practice.
+ * A failure is logged (rate-limited). Return: 0, or -EAGAIN when the
+ * counter is full (the reader wakes anyway), or another -errno.
  */
-void vb_ring_signal_fd(int fd);
+int vb_ring_signal_fd(int fd);
+
+/**
+ * vb_ring_signal_err() - signal the ring's err fd, if it has one
+ * @r:		the ring
+ *
+ * The "err" fault (core/failpoint.h) drops the signal.
+ */
+void vb_ring_signal_err(struct vb_ring *r);
+
+/**
+ * vb_ring_mem_dead() - whether a mapping the ring reads was killed by a SIGBUS
+ * @r:		the ring, mapped
+ *
+ * Its descriptor, avail and used rings, its in-flight slice, the dirty log.
+ */
+bool vb_ring_mem_dead(const struct vb_ring *r);
 
 #endif

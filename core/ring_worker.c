@@ -12,35 +12,89 @@
 #include <linux/virtio_ring.h>
 
 #include "core/device.h"
+#include "core/failpoint.h"
 #include "core/log.h"
 #include "core/ring_int.h"
+#include "core/sigbus_guard.h"
 
 #define UD_KICK 1ull
 #define UD_WAKE 2ull
 
+/* Stop taking requests: the driver must reset the device to recover. */
+static void ring_break(struct vb_ring *r, const char *why)
+{
+	if (atomic_exchange(&r->broken, true))
+		return;
+	vb_err("vq %u: %s; queue stopped, device needs reset", r->index, why);
+	vb_dev_needs_reset(r->dev);
+	vb_ring_signal_err(r);
+}
+
+void vb_ring_signal_err(struct vb_ring *r)
+{
+	/* A lost err signal still leaves NEEDS_RESET in the status. */
+	if (r->err_fd >= 0 && !vb_fault(VB_FAULT_ERR))
+		vb_ring_signal_fd(r->err_fd);
+}
+
 static void notify(struct vb_ring *r)
 {
 	struct vb_device *dev = r->dev;
+	int ret;
 
 	if (r->call_fd < 0 && !dev->transport)
 		return;
 	if (!vb_vq_should_notify(&r->vq))
 		return;
-	if (r->call_fd >= 0)
-		vb_ring_signal_fd(r->call_fd);
-	else
+	if (r->call_fd < 0) {
 		dev->transport->notify(dev->transport_opaque, r->index);
+		return;
+	}
+	/*
+	 * A full counter (EAGAIN) already wakes the driver: dropping one is
+	 * harmless. Any other failure loses completions the driver waits for.
+	 */
+	ret = vb_fault(VB_FAULT_CALL) ? -EIO : vb_ring_signal_fd(r->call_fd);
+	if (ret && ret != -EAGAIN)
+		ring_break(r, "its call fd cannot be signalled");
 }
 
 void vb_ring_fail(struct vb_ring *r)
 {
-	if (atomic_exchange(&r->broken, true))
-		return;
-	vb_err("vq %u: malformed request from the driver; queue stopped, device needs reset",
-	       r->index);
-	vb_dev_needs_reset(r->dev);
-	if (r->err_fd >= 0)
-		vb_ring_signal_fd(r->err_fd);
+	ring_break(r, "malformed request from the driver");
+}
+
+bool vb_ring_mem_dead(const struct vb_ring *r)
+{
+	const struct vb_vq *vq = &r->vq;
+
+	return vb_sigbus_addr_dead(vq->desc) || vb_sigbus_addr_dead(vq->avail) ||
+	       vb_sigbus_addr_dead(vq->used) || vb_sigbus_addr_dead(vq->inflight) ||
+	       (vq->log && vb_sigbus_addr_dead(vq->log->bitmap));
+}
+
+/*
+ * Whether memory this ring uses went away: this thread touched a page the
+ * front-end truncated, or another thread's touch killed a mapping the ring
+ * reads. Buffers are checked as they are translated (a dead region
+ * translates to nothing). Per request: a thread-local and a global load.
+ */
+static bool mem_gone(struct vb_ring *r)
+{
+	unsigned int deaths = vb_sigbus_deaths();
+	bool gone = vb_sigbus_take_fault();
+
+	if (deaths != r->sigbus_deaths) {
+		r->sigbus_deaths = deaths;
+		gone = gone || vb_ring_mem_dead(r);
+	}
+	return gone;
+}
+
+static void check_mem(struct vb_ring *r)
+{
+	if (mem_gone(r))
+		ring_break(r, "memory the front-end shared shrank under it (SIGBUS caught)");
 }
 
 void vb_ring_complete(struct vb_ring *r, struct vb_req *req, uint32_t written)
@@ -112,8 +166,10 @@ static void process_avail(struct vb_ring *r)
 	int ret = 0;
 
 	do {
-		while (!atomic_load(&r->broken) && (ret = vb_vq_pop(&r->vq, &head)) == 1)
+		while (!atomic_load(&r->broken) && (ret = vb_vq_pop(&r->vq, &head)) == 1) {
 			start_request(r, head);
+			check_mem(r);
+		}
 		if (ret < 0) {
 			vb_ring_fail(r);
 			return;
@@ -257,7 +313,11 @@ void *vb_ring_worker(void *arg)
 			last_work = now_ns();
 			continue;
 		}
-		ret = io_uring_submit_and_wait(&r->uring, 1);
+		/* The "uring_submit" fault counts submissions that carry guest I/O. */
+		ret = io_uring_sq_ready(&r->uring) && r->io_pending &&
+				      vb_fault(VB_FAULT_URING_SUBMIT) ?
+			      -ENOMEM :
+			      io_uring_submit_and_wait(&r->uring, 1);
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
 			/* Nothing more can complete: what is in flight is lost to us. */
 			vb_err("vq %u: io_uring_submit_and_wait: %s", r->index, strerror(-ret));
@@ -283,10 +343,14 @@ void *vb_ring_worker(void *arg)
 				keep_unfinished(r, io_uring_cqe_get_data(cqe));
 			else
 				r->dev->ops->io_done(r, io_uring_cqe_get_data(cqe), cqe->res);
+			/* The kernel met a truncated buffer: no SIGBUS, an -EFAULT. */
+			if (cqe->res == -EFAULT)
+				ring_break(r, "its I/O met memory the front-end shrank (EFAULT)");
 		}
 		io_uring_cq_advance(&r->uring, seen);
 		if (poll_ns && seen)
 			last_work = now_ns();
+		check_mem(r);
 	}
 	if (failed)
 		worker_ends(r, "its event loop failed");

@@ -40,7 +40,9 @@ static enum state_err move_bytes(struct state_session *s)
 		if (pfd[1].revents)
 			return STATE_E_ABORTED;
 		if (!s->direction) {
-			n = write(s->fd, s->w.buf + sent, s->w.len - sent);
+			n = vb_fault(VB_FAULT_STATE_PIPE) ?
+				    (errno = EPIPE, -1) :
+				    write(s->fd, s->w.buf + sent, s->w.len - sent);
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				continue;
 			if (n < 0)

@@ -7,6 +7,7 @@
 #include <liburing.h>
 
 #include "devices/blk/blk_dev.h"
+#include "core/failpoint.h"
 #include "core/log.h"
 #include "core/signals.h"
 #include "vblkd_args.h"
@@ -93,6 +94,8 @@ int main(int argc, char **argv)
 		return ret > 0 ? EXIT_SUCCESS : 2;
 	vb_log_level = args.log_level;
 	vb_log_set_device(args.vduse ? args.vduse : args.blk.image);
+	if (vb_faults_from_env())
+		return EXIT_FAILURE;
 
 	stop_fd = vb_stop_signals_fd();
 	if (stop_fd < 0) {

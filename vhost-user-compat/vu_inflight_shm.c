@@ -24,9 +24,8 @@ static int check_geometry(const struct vu_server *s, uint16_t num_queues, uint16
 	return 0;
 }
 
-/* Hand the queues their slices, starting at first, while none is running. */
-static int attach(struct vu_server *s, void *base, size_t len, uint8_t *first, uint16_t nq,
-		  uint16_t qs)
+/* Hand the queues their slices of the mapping, while none is running. */
+static int attach(struct vu_server *s, struct vb_map *map, uint16_t nq, uint16_t qs)
 {
 	uint64_t per_queue = vb_inflight_queue_size(qs);
 	uint32_t mask;
@@ -36,24 +35,24 @@ static int attach(struct vu_server *s, void *base, size_t len, uint8_t *first, u
 		if (s->dev->rings[i].num > qs) {
 			vb_err("in-flight region for rings of %u, but vring %u holds %u", qs, i,
 			       s->dev->rings[i].num);
-			munmap(base, len);
+			vb_unmap(map);
 			return -EINVAL;
 		}
 	}
 	mask = vb_dev_pause(s->dev);
 
 	vu_inflight_release(s);
-	s->inflight = (struct vu_inflight_shm){ base, len, nq, qs };
+	s->inflight = (struct vu_inflight_shm){ *map, nq, qs };
 	for (uint16_t i = 0; i < nq; i++)
 		vb_ring_set_inflight(&s->dev->rings[i],
-				     (struct vb_inflight_queue *)(first + i * per_queue), qs);
+				     (struct vb_inflight_queue *)(map->at + i * per_queue), qs);
 	return vb_dev_resume(s->dev, mask);
 }
 
 int vu_inflight_create(struct vu_server *s, struct vu_inflight *req, int *fd_out)
 {
+	struct vb_map map;
 	uint64_t len;
-	void *base;
 	int fd, ret;
 
 	ret = check_geometry(s, req->num_queues, req->queue_size);
@@ -73,12 +72,10 @@ int vu_inflight_create(struct vu_server *s, struct vu_inflight *req, int *fd_out
 		vb_err("cannot seal the in-flight region: %s", strerror(-ret));
 		goto err_close;
 	}
-	base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (base == MAP_FAILED) {
-		ret = -errno;
+	ret = vb_map_fd(&map, fd, 0, len, "in-flight region");
+	if (ret)
 		goto err_close;
-	}
-	ret = attach(s, base, len, base, req->num_queues, req->queue_size);
+	ret = attach(s, &map, req->num_queues, req->queue_size);
 	req->mmap_size = len;
 	req->mmap_offset = 0;
 	if (ret) {
@@ -95,8 +92,8 @@ err_close:
 
 int vu_inflight_attach_take_fd(struct vu_server *s, const struct vu_inflight *req, int fd)
 {
+	struct vb_map map;
 	uint64_t want;
-	void *base;
 	int ret;
 
 	ret = check_geometry(s, req->num_queues, req->queue_size);
@@ -109,21 +106,12 @@ int vu_inflight_attach_take_fd(struct vu_server *s, const struct vu_inflight *re
 		ret = -EINVAL;
 		goto out_close;
 	}
-	ret = vb_fd_covers(fd, req->mmap_offset, want);
+	ret = vb_map_fd(&map, fd, req->mmap_offset, want, "in-flight region");
 	if (ret) {
-		vb_err("the in-flight region's fd is smaller than %llu bytes",
-		       (unsigned long long)(req->mmap_offset + want));
-		goto out_close;
-	}
-	base = mmap(NULL, (size_t)(req->mmap_offset + want), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		    0);
-	if (base == MAP_FAILED) {
-		ret = -errno;
 		vb_err("cannot map the in-flight region: %s", strerror(-ret));
 		goto out_close;
 	}
-	ret = attach(s, base, (size_t)(req->mmap_offset + want), (uint8_t *)base + req->mmap_offset,
-		     req->num_queues, req->queue_size);
+	ret = attach(s, &map, req->num_queues, req->queue_size);
 out_close:
 	close(fd);
 	return ret;
@@ -133,7 +121,7 @@ void vu_inflight_release(struct vu_server *s)
 {
 	for (unsigned int i = 0; i < VB_MAX_QUEUES; i++)
 		vb_ring_set_inflight(&s->dev->rings[i], NULL, 0);
-	if (s->inflight.base)
-		munmap(s->inflight.base, s->inflight.len);
-	memset(&s->inflight, 0, sizeof(s->inflight));
+	vb_unmap(&s->inflight.map);
+	s->inflight.num_queues = 0;
+	s->inflight.queue_size = 0;
 }

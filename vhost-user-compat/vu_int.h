@@ -11,13 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/mem.h"
 #include "proto/vu_msg.h"
 #include "state/session.h"
 #include "vhost-user-compat/vu_server.h"
 
 struct vu_inflight_shm {
-	void *base;
-	size_t len;
+	struct vb_map map; /* guarded: the front-end may shrink a region it handed over */
 	uint16_t num_queues;
 	uint16_t queue_size;
 };

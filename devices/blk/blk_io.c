@@ -7,6 +7,7 @@
 #include <string.h>
 #include <linux/virtio_blk.h>
 
+#include "core/failpoint.h"
 #include "core/log.h"
 #include "devices/blk/blk_dev.h"
 
@@ -157,6 +158,8 @@ void blk_io_done(struct vb_ring *r, struct vb_req *vreq, int res)
 	struct blk_req *req = req_of(vreq);
 	uint8_t status = VIRTIO_BLK_S_OK;
 
+	if (req->op == BLK_OP_READ || req->op == BLK_OP_WRITE)
+		res = vb_fault_io_res(req->op == BLK_OP_WRITE, res);
 	if (res == -EOPNOTSUPP && req->op == BLK_OP_FALLOCATE) {
 		status = VIRTIO_BLK_S_UNSUPP;
 	} else if (res < 0) {

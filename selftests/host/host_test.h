@@ -85,6 +85,30 @@ static inline void host_down(struct __test_metadata *_metadata, struct vd_proc *
 }
 
 /*
+ * The next front-end does I/O: the daemon survived what came before. Closes
+ * @blk when *@open, waits for the daemon to notice, opens @blk anew on @vd
+ * (*@open then true) and writes and reads back one block.
+ */
+static inline void host_expect_next_served(struct __test_metadata *_metadata, struct vd_proc *vd,
+					   struct fe_blk *blk, bool *open)
+{
+	uint8_t want[4096], got[4096];
+	int ret;
+
+	if (*open)
+		fe_blk_close(blk);
+	*open = false;
+	usleep(HOST_QUIET_MS * 1000);
+	ret = fe_blk_open(blk, vd->sock, NULL);
+	ASSERT_EQ(0, ret) TH_LOG("next front-end: %s", strerror(-ret));
+	*open = true;
+	memset(want, 0x3c, sizeof(want));
+	EXPECT_EQ(VIRTIO_BLK_S_OK, fe_blk_write(blk, 0, 8, want, sizeof(want)));
+	EXPECT_EQ(VIRTIO_BLK_S_OK, fe_blk_read(blk, 0, 8, got, sizeof(got)));
+	EXPECT_EQ(0, memcmp(want, got, sizeof(got)));
+}
+
+/*
  * FIXTURE(solo): one daemon a test starts with its own arguments (HOST_UP
  * into self->vd and self->blk, then self->blk_open = true); the teardown
  * stops it whatever happened. Expand once, in a test file that uses it.

@@ -14,26 +14,6 @@
 
 HOST_SOLO_FIXTURE();
 
-/* The next front-end does I/O: the daemon survived what came before. */
-static void expect_next_front_end_served(struct __test_metadata *_metadata,
-					 FIXTURE_DATA(solo) * self)
-{
-	uint8_t want[4096], got[4096];
-	int ret;
-
-	if (self->blk_open)
-		fe_blk_close(&self->blk);
-	self->blk_open = false;
-	usleep(HOST_QUIET_MS * 1000);
-	ret = fe_blk_open(&self->blk, self->vd.sock, NULL);
-	ASSERT_EQ(0, ret) TH_LOG("next front-end: %s", strerror(-ret));
-	self->blk_open = true;
-	memset(want, 0x3c, sizeof(want));
-	EXPECT_EQ(VIRTIO_BLK_S_OK, fe_blk_write(&self->blk, 0, 8, want, sizeof(want)));
-	EXPECT_EQ(VIRTIO_BLK_S_OK, fe_blk_read(&self->blk, 0, 8, got, sizeof(got)));
-	EXPECT_EQ(0, memcmp(want, got, sizeof(got)));
-}
-
 TEST_F (solo, ring_addresses_that_break_virtio_alignment_are_refused) {
 	struct fe_vq *vq;
 	uint64_t desc, avail, used;
@@ -49,7 +29,7 @@ TEST_F (solo, ring_addresses_that_break_virtio_alignment_are_refused) {
 	EXPECT_EQ(-EREMOTEIO, fe_vu_set_vring_addr(&self->blk.vu, 0, desc, avail, used + 2));
 	EXPECT_TRUE(vd_log_contains(&self->vd, "misaligned ring"));
 	/* Refused before anything changed: the ring runs on. */
-	expect_next_front_end_served(_metadata, self);
+	host_expect_next_served(_metadata, &self->vd, &self->blk, &self->blk_open);
 }
 
 TEST_F (solo, a_base_wider_than_a_ring_index_is_refused) {
@@ -58,7 +38,7 @@ TEST_F (solo, a_base_wider_than_a_ring_index_is_refused) {
 	ASSERT_EQ(0, fe_blk_suspend(&self->blk));
 	EXPECT_EQ(-EREMOTEIO, fe_vu_set_vring_base(&self->blk.vu, 0, 0x10005));
 	EXPECT_TRUE(vd_log_contains(&self->vd, "wider than a ring index"));
-	expect_next_front_end_served(_metadata, self);
+	host_expect_next_served(_metadata, &self->vd, &self->blk, &self->blk_open);
 }
 
 TEST_F (solo, messages_of_a_protocol_feature_never_negotiated_are_refused) {
@@ -78,7 +58,7 @@ TEST_F (solo, messages_of_a_protocol_feature_never_negotiated_are_refused) {
 	EXPECT_TRUE(vd_log_contains(&self->vd, "GET_CONFIG without negotiating protocol feature"));
 	fe_vu_disconnect(&vu);
 	EXPECT_TRUE(vd_alive(&self->vd));
-	expect_next_front_end_served(_metadata, self);
+	host_expect_next_served(_metadata, &self->vd, &self->blk, &self->blk_open);
 }
 
 TEST_F (solo, a_memory_table_that_takes_a_running_ring_away_raises_needs_reset) {
@@ -95,7 +75,7 @@ TEST_F (solo, a_memory_table_that_takes_a_running_ring_away_raises_needs_reset) 
 	ASSERT_EQ(0, fe_vu_get_status(&self->blk.vu, &status));
 	EXPECT_NE(0, status & VIRTIO_CONFIG_S_NEEDS_RESET) TH_LOG("status 0x%x", status);
 	EXPECT_NE(0, host_wait_broken(&self->blk, 0, HOST_IO_TIMEOUT_MS));
-	expect_next_front_end_served(_metadata, self);
+	host_expect_next_served(_metadata, &self->vd, &self->blk, &self->blk_open);
 }
 
 TEST_HARNESS_MAIN
