@@ -139,6 +139,60 @@ TEST_F (solo, a_dirty_log_truncated_after_hand_over_fails_the_queue) {
 	expect_served_without_leak(_metadata, self, fds);
 }
 
+/*
+ * io_uring meets the truncated pages, not the CPU: the write's data lie in a
+ * second region the daemon never reads itself, and the kernel answers
+ * -EFAULT instead of raising SIGBUS.
+ */
+TEST_F (solo, a_buffer_truncated_under_io_uring_is_an_ioerr_and_fails_the_queue) {
+	struct vu_mem_table t = { .nregions = 2 };
+	struct fe_mem *mem = &self->blk.mem;
+	struct fe_vq *vq;
+	struct virtio_blk_outhdr *hdr;
+	struct fe_vq_buf bufs[3];
+	uint64_t gpa2;
+	uint8_t *status;
+	uint16_t used;
+	int fds[2], i;
+
+	HOST_UP(&self->vd, &self->blk, NULL, NULL);
+	self->blk_open = true;
+	vq = fe_blk_vq(&self->blk, 0);
+	gpa2 = mem->gpa + mem->size + (1 << 20);
+	fds[0] = mem->fd;
+	fds[1] = memfd_create("hostile-second-region", MFD_CLOEXEC);
+	ASSERT_LE(0, fds[1]);
+	ASSERT_EQ(0, ftruncate(fds[1], 1 << 20));
+	t.regions[0] = (struct vu_mem_region){ mem->gpa, mem->size, fe_mem_uaddr(mem->va), 0 };
+	/* Never mapped here: only its guest address matters to the test. */
+	t.regions[1] = (struct vu_mem_region){ gpa2, 1 << 20, 0x7e0000000000ull, 0 };
+	ASSERT_EQ(0, fe_vu_request(&self->blk.vu, VHOST_USER_SET_MEM_TABLE, &t,
+				   8 + 2 * sizeof(t.regions[0]), fds, 2));
+	ASSERT_EQ(0, ftruncate(fds[1], 0));
+	close(fds[1]);
+
+	hdr = fe_mem_alloc(mem, 2 * FE_MEM_PAGE);
+	ASSERT_NE(NULL, hdr);
+	hdr->type = htole32(VIRTIO_BLK_T_OUT);
+	hdr->sector = htole64(8);
+	status = (uint8_t *)hdr + FE_MEM_PAGE;
+	*status = 0xff;
+	bufs[0] = (struct fe_vq_buf){ hdr, sizeof(*hdr), false };
+	/* fe_vq_add() turns a pointer into va + (gpa - base): one for gpa2. */
+	bufs[1] = (struct fe_vq_buf){ mem->va + (gpa2 - mem->gpa), FE_MEM_PAGE, false };
+	bufs[2] = (struct fe_vq_buf){ status, 1, true };
+	used = le16toh(vq->used->idx);
+	ASSERT_LE(0, fe_vq_add(vq, bufs, 3, NULL));
+	ASSERT_EQ(0, fe_vq_kick(vq));
+	for (i = 0; i < 500 && le16toh(__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE)) == used;
+	     i++)
+		usleep(10 * 1000);
+	EXPECT_NE(used, le16toh(vq->used->idx)) TH_LOG("the write never completed");
+	EXPECT_EQ(VIRTIO_BLK_S_IOERR, *status);
+	expect_queue_failed(_metadata, self, "its I/O met memory the front-end shrank (EFAULT)");
+	host_expect_next_served(_metadata, &self->vd, &self->blk, &self->blk_open);
+}
+
 /* A connection that negotiated REPLY_ACK only, enough for SET_MEM_TABLE. */
 static void connect_bare(struct __test_metadata *_metadata, struct vd_proc *vd, struct fe_vu *vu)
 {
