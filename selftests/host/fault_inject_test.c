@@ -42,19 +42,28 @@ static void expect_recovered(struct __test_metadata *_metadata, FIXTURE_DATA(sol
 	EXPECT_EQ(fds, count_fds(self->vd.pid, fds)) TH_LOG("vblkd leaked fds");
 }
 
-TEST_F (solo, a_failed_io_uring_submission_raises_needs_reset) {
+/* A write on queue 0 with the fault at @site armed raises NEEDS_RESET, saying @why. */
+static void expect_write_raises_needs_reset(struct __test_metadata *_metadata,
+					    FIXTURE_DATA(solo) * self, const char *site,
+					    const char *why)
+{
 	uint8_t buf[4096] = { 1 };
 	struct fe_blk_req *req;
-	int fds;
+	int fds = count_fds(self->vd.pid, -1);
 
-	FAULT_UP(self, "uring_submit=1");
-	fds = count_fds(self->vd.pid, -1);
 	ASSERT_EQ(0, fe_blk_submit_write(&self->blk, 0, 8, buf, sizeof(buf), &req));
 	EXPECT_NE(0, host_wait_broken(&self->blk, 0, HOST_IO_TIMEOUT_MS));
 	EXPECT_NE(0, status_of(_metadata, &self->blk) & VIRTIO_CONFIG_S_NEEDS_RESET);
-	EXPECT_TRUE(vd_log_contains(&self->vd, "the device needs reset"));
+	EXPECT_TRUE(vd_log_contains(&self->vd, why));
 	fe_blk_req_free(&self->blk, req);
-	expect_recovered(_metadata, self, "uring_submit", fds);
+	expect_recovered(_metadata, self, site, fds);
+}
+
+TEST_F (solo, a_failed_io_uring_submission_raises_needs_reset) {
+	FAULT_UP(self, "uring_submit=1");
+	expect_write_raises_needs_reset(_metadata, self, "uring_submit",
+					"its event loop failed; the ring stops and the device "
+					"needs reset");
 }
 
 TEST_F (solo, a_short_read_is_an_ioerr_to_the_guest) {
@@ -133,18 +142,8 @@ TEST_F (solo, a_state_pipe_that_breaks_fails_the_check_and_the_source_resumes) {
 }
 
 TEST_F (solo, a_call_fd_that_cannot_be_signalled_raises_needs_reset) {
-	uint8_t buf[4096] = { 3 };
-	struct fe_blk_req *req;
-	int fds;
-
 	FAULT_UP(self, "call=1");
-	fds = count_fds(self->vd.pid, -1);
-	ASSERT_EQ(0, fe_blk_submit_write(&self->blk, 0, 8, buf, sizeof(buf), &req));
-	EXPECT_NE(0, host_wait_broken(&self->blk, 0, HOST_IO_TIMEOUT_MS));
-	EXPECT_NE(0, status_of(_metadata, &self->blk) & VIRTIO_CONFIG_S_NEEDS_RESET);
-	EXPECT_TRUE(vd_log_contains(&self->vd, "its call fd cannot be signalled"));
-	fe_blk_req_free(&self->blk, req);
-	expect_recovered(_metadata, self, "call", fds);
+	expect_write_raises_needs_reset(_metadata, self, "call", "its call fd cannot be signalled");
 }
 
 TEST_F (solo, an_err_fd_that_cannot_be_signalled_still_leaves_needs_reset) {

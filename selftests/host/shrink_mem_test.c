@@ -70,6 +70,31 @@ static void expect_served_without_leak(struct __test_metadata *_metadata, FIXTUR
 	EXPECT_EQ(fds, count_fds(self->vd.pid, fds)) TH_LOG("vblkd leaked fds");
 }
 
+/* An unsealed memfd of @size bytes: the front-end may shrink it at will. */
+static int unsealed_memfd(const char *name, uint64_t size)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+
+	if (fd >= 0 && ftruncate(fd, (off_t)size)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A write on queue 0 meets what shrank: the queue fails, the next front-end is served. */
+static void expect_write_fails_the_queue(struct __test_metadata *_metadata,
+					 FIXTURE_DATA(solo) * self, int fds)
+{
+	uint8_t buf[4096] = { 7 };
+	struct fe_blk_req *req;
+
+	ASSERT_EQ(0, fe_blk_submit_write(&self->blk, 0, 8, buf, sizeof(buf), &req));
+	expect_queue_failed(_metadata, self, "shrank under it (SIGBUS caught)");
+	fe_blk_req_free(&self->blk, req);
+	expect_served_without_leak(_metadata, self, fds);
+}
+
 TEST_F (solo, guest_memory_truncated_after_hand_over_fails_the_queue) {
 	off_t cut;
 	int fds;
@@ -88,8 +113,6 @@ TEST_F (solo, guest_memory_truncated_after_hand_over_fails_the_queue) {
 
 TEST_F (solo, an_in_flight_fd_truncated_after_hand_over_fails_the_queue) {
 	struct vu_inflight inf = { .num_queues = 1, .queue_size = 128 };
-	uint8_t buf[4096] = { 9 };
-	struct fe_blk_req *req;
 	int fd, fds;
 
 	HOST_UP(&self->vd, &self->blk, NULL, NULL);
@@ -97,23 +120,17 @@ TEST_F (solo, an_in_flight_fd_truncated_after_hand_over_fails_the_queue) {
 	fds = count_fds(self->vd.pid, -1);
 	/* The front-end's own region, unsealed, in place of vblkd's sealed one. */
 	inf.mmap_size = vb_inflight_queue_size(inf.queue_size);
-	fd = memfd_create("hostile-inflight", MFD_CLOEXEC);
+	fd = unsealed_memfd("hostile-inflight", inf.mmap_size);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ftruncate(fd, (off_t)inf.mmap_size));
 	ASSERT_EQ(0, fe_vu_set_inflight_fd(&self->blk.vu, &inf, fd));
 	ASSERT_EQ(0, ftruncate(fd, 0));
 	close(fd);
 	/* Taking the request marks it in flight: in memory that is gone. */
-	ASSERT_EQ(0, fe_blk_submit_write(&self->blk, 0, 8, buf, sizeof(buf), &req));
-	expect_queue_failed(_metadata, self, "shrank under it (SIGBUS caught)");
-	fe_blk_req_free(&self->blk, req);
-	expect_served_without_leak(_metadata, self, fds);
+	expect_write_fails_the_queue(_metadata, self, fds);
 }
 
 TEST_F (solo, a_dirty_log_truncated_after_hand_over_fails_the_queue) {
 	struct vu_log log = { .mmap_size = 4096, .mmap_offset = 0 };
-	uint8_t buf[4096] = { 7 };
-	struct fe_blk_req *req;
 	struct vu_msg reply;
 	int fd, fds;
 
@@ -123,9 +140,8 @@ TEST_F (solo, a_dirty_log_truncated_after_hand_over_fails_the_queue) {
 	ASSERT_EQ(0, fe_vu_set_protocol_features(&self->blk.vu,
 						 self->blk.vu.protocol_features |
 							 1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD));
-	fd = memfd_create("hostile-log", MFD_CLOEXEC);
+	fd = unsealed_memfd("hostile-log", log.mmap_size);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ftruncate(fd, (off_t)log.mmap_size));
 	ASSERT_EQ(0, fe_vu_call(&self->blk.vu, VHOST_USER_SET_LOG_BASE, &log, sizeof(log), &fd, 1,
 				&reply));
 	ASSERT_EQ(0,
@@ -133,10 +149,7 @@ TEST_F (solo, a_dirty_log_truncated_after_hand_over_fails_the_queue) {
 	ASSERT_EQ(0, ftruncate(fd, 0));
 	close(fd);
 	/* Completing the write logs the status byte: in a log that is gone. */
-	ASSERT_EQ(0, fe_blk_submit_write(&self->blk, 0, 8, buf, sizeof(buf), &req));
-	expect_queue_failed(_metadata, self, "shrank under it (SIGBUS caught)");
-	fe_blk_req_free(&self->blk, req);
-	expect_served_without_leak(_metadata, self, fds);
+	expect_write_fails_the_queue(_metadata, self, fds);
 }
 
 /*
@@ -160,9 +173,8 @@ TEST_F (solo, a_buffer_truncated_under_io_uring_is_an_ioerr_and_fails_the_queue)
 	vq = fe_blk_vq(&self->blk, 0);
 	gpa2 = mem->gpa + mem->size + (1 << 20);
 	fds[0] = mem->fd;
-	fds[1] = memfd_create("hostile-second-region", MFD_CLOEXEC);
+	fds[1] = unsealed_memfd("hostile-second-region", 1 << 20);
 	ASSERT_LE(0, fds[1]);
-	ASSERT_EQ(0, ftruncate(fds[1], 1 << 20));
 	t.regions[0] = (struct vu_mem_region){ mem->gpa, mem->size, fe_mem_uaddr(mem->va), 0 };
 	/* Never mapped here: only its guest address matters to the test. */
 	t.regions[1] = (struct vu_mem_region){ gpa2, 1 << 20, 0x7e0000000000ull, 0 };
