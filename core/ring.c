@@ -509,7 +509,7 @@ int vb_ring_recover(struct vb_ring *r)
 {
 	struct vb_inflight_queue *inf;
 	uint16_t heads[VB_VQ_MAX_SIZE];
-	int ret = 0;
+	int ret = 0, n;
 
 	pthread_mutex_lock(&r->lock);
 	inf = r->inflight_region;
@@ -518,24 +518,29 @@ int vb_ring_recover(struct vb_ring *r)
 	vb_sigbus_take_fault();
 	ret = map_ring(r);
 	if (ret || !inf || !inf->version)
-		goto out;
+		goto out_mem;
 	ret = -EINVAL;
 	if (r->num > r->inflight_capacity)
 		goto out;
-	ret = vb_inflight_recover(inf, r->num, r->vq.used_idx, heads, &r->vq.inflight_counter);
-	if (ret >= 0 && vb_sigbus_take_fault()) {
-		vb_err("vq %u: the in-flight region shrank under it (SIGBUS caught)", r->index);
+	n = vb_inflight_recover(inf, r->num, r->vq.used_idx, heads, &r->vq.inflight_counter);
+	if (n < 0) {
+		ret = n;
+		goto out;
+	}
+	ret = 0;
+	/* A start recovers the same heads from the region and submits each once. */
+	memcpy(r->carried, heads, (size_t)n * sizeof(heads[0]));
+	r->ncarried = (uint16_t)n;
+	__atomic_store_n(&r->vq.last_avail_idx, (uint16_t)(r->vq.used_idx + n), __ATOMIC_RELAXED);
+	vb_info("vq %u: stopped at avail %u with %d in flight (recovered)", r->index,
+		r->vq.last_avail_idx, n);
+out_mem:
+	/* What this thread read of the ring and the region: was it still there? */
+	if (!ret && vb_sigbus_take_fault()) {
+		vb_err("vq %u: memory the front-end shared shrank under it (SIGBUS caught)",
+		       r->index);
 		ret = -EFAULT;
 	}
-	if (ret < 0)
-		goto out;
-	/* A start recovers the same heads from the region and submits each once. */
-	memcpy(r->carried, heads, (size_t)ret * sizeof(heads[0]));
-	r->ncarried = (uint16_t)ret;
-	__atomic_store_n(&r->vq.last_avail_idx, (uint16_t)(r->vq.used_idx + ret), __ATOMIC_RELAXED);
-	vb_info("vq %u: stopped at avail %u with %d in flight (recovered)", r->index,
-		r->vq.last_avail_idx, ret);
-	ret = 0;
 out:
 	pthread_mutex_unlock(&r->lock);
 	return ret;
