@@ -154,8 +154,9 @@ unsigned int vb_mem_remove_overlapping(struct vb_mem *mem, uint64_t gpa, uint64_
  * after it is filled (VDUSE's IOTLB maps on demand). Concurrent adds are
  * the caller's to serialise.
  * Return: 0, -ENOSPC when full, -EINVAL for an overlapping, empty or
- * wrapping region or a file too short to hold it, or the fstat or mmap
- * error.
+ * wrapping region or a file too short to hold it, or the vb_map_fd()
+ * error. The region is guarded against the file shrinking (vb_map_fd());
+ * once it did, lookups no longer find the region.
  */
 int vb_mem_add_take_fd(struct vb_mem *mem, uint64_t gpa, uint64_t size, uint64_t uva,
 		       uint64_t mmap_offset, int fd);

@@ -270,6 +270,14 @@ static bool poll_for_work(struct vb_ring *r, uint64_t deadline)
 	return false;
 }
 
+/* io_uring_submit_and_wait(); the "uring_submit" fault counts only submissions of guest I/O. */
+static int submit_and_wait(struct vb_ring *r)
+{
+	if (io_uring_sq_ready(&r->uring) && r->io_pending && vb_fault(VB_FAULT_URING_SUBMIT))
+		return -ENOMEM;
+	return io_uring_submit_and_wait(&r->uring, 1);
+}
+
 void *vb_ring_worker(void *arg)
 {
 	struct vb_ring *r = arg;
@@ -313,11 +321,7 @@ void *vb_ring_worker(void *arg)
 			last_work = now_ns();
 			continue;
 		}
-		/* The "uring_submit" fault counts submissions that carry guest I/O. */
-		ret = io_uring_sq_ready(&r->uring) && r->io_pending &&
-				      vb_fault(VB_FAULT_URING_SUBMIT) ?
-			      -ENOMEM :
-			      io_uring_submit_and_wait(&r->uring, 1);
+		ret = submit_and_wait(r);
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
 			/* Nothing more can complete: what is in flight is lost to us. */
 			vb_err("vq %u: io_uring_submit_and_wait: %s", r->index, strerror(-ret));
