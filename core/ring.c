@@ -391,6 +391,7 @@ static int start_locked(struct vb_ring *r)
 	atomic_store(&r->broken, false);
 	atomic_store(&r->stop_mode, VB_SUSPEND_DRAIN);
 	r->cancelled = false;
+	r->mem_lost = false;
 	r->next_seq = 0;
 	r->io_pending = 0;
 	/* Before the thread exists: a worker that fails at once clears it. */

@@ -106,6 +106,7 @@ struct vb_ring {
 	uint64_t next_seq;
 	bool cancelled; /* a capture asked the device to cancel what it can */
 	unsigned int sigbus_deaths; /* vb_sigbus_deaths() when last looked at */
+	bool mem_lost; /* memory it used went away: it completes nothing more */
 };
 
 /*
@@ -196,8 +197,7 @@ int vb_ring_set_fd_take(struct vb_ring *r, enum vb_ring_fd which, int fd);
  * @region:	the queue's region, or NULL
  * @capacity:	ring size the region was laid out for
  */
-void vb_ring_set_inflight(struct vb_ring *r, struct vb_inflight_queue *region,
-			  uint16_t capacity);
+void vb_ring_set_inflight(struct vb_ring *r, struct vb_inflight_queue *region, uint16_t capacity);
 
 /**
  * vb_ring_set_start_from_used() - take the next position from the used ring
@@ -319,6 +319,9 @@ void vb_ring_set_position(struct vb_ring *r, const struct vb_ring_position *pos)
  * @r:		the ring
  * @req:	the request
  * @written:	bytes the device wrote into the chain
+ *
+ * Once memory the ring used went away (core/sigbus_guard.h), nothing is
+ * published: the request may have run on the zero pages that replaced it.
  */
 void vb_ring_complete(struct vb_ring *r, struct vb_req *req, uint32_t written);
 

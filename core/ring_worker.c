@@ -73,11 +73,30 @@ bool vb_ring_mem_dead(const struct vb_ring *r)
 	       (vq->log && vb_sigbus_addr_dead(vq->log->bitmap));
 }
 
+static struct vb_req *req_at(struct vb_ring *r, uint16_t head)
+{
+	return (struct vb_req *)(r->reqs + (size_t)head * r->dev->ops->req_size);
+}
+
+/* Whether a request still in flight has a buffer in a mapping that died. */
+static bool busy_req_in_dead_mem(struct vb_ring *r)
+{
+	for (unsigned int h = 0; h < r->num; h++) {
+		const struct vb_req *req = req_at(r, (uint16_t)h);
+
+		for (unsigned int i = 0; req->busy && i < req->chain.niov; i++)
+			if (vb_sigbus_addr_dead(req->chain.iov[i].iov_base))
+				return true;
+	}
+	return false;
+}
+
 /*
  * Whether memory this ring uses went away: this thread touched a page the
  * front-end truncated, or another thread's touch killed a mapping the ring
- * reads. Buffers are checked as they are translated (a dead region
- * translates to nothing). Per request: a thread-local and a global load.
+ * reads or a request of the ring holds. New buffers are checked as they are
+ * translated (a dead region translates to nothing). Per request: a
+ * thread-local and a global load; the scan runs once per death.
  */
 static bool mem_gone(struct vb_ring *r)
 {
@@ -86,26 +105,36 @@ static bool mem_gone(struct vb_ring *r)
 
 	if (deaths != r->sigbus_deaths) {
 		r->sigbus_deaths = deaths;
-		gone = gone || vb_ring_mem_dead(r);
+		gone = gone || vb_ring_mem_dead(r) || busy_req_in_dead_mem(r);
 	}
 	return gone;
+}
+
+/*
+ * From here on nothing the ring completes can be trusted (its data may
+ * have come from, or gone to, the zero pages that replaced the memory): no
+ * more used entries, only NEEDS_RESET.
+ */
+static void lose_mem(struct vb_ring *r, const char *why)
+{
+	r->mem_lost = true;
+	ring_break(r, why);
 }
 
 static void check_mem(struct vb_ring *r)
 {
 	if (mem_gone(r))
-		ring_break(r, "memory the front-end shared shrank under it (SIGBUS caught)");
+		lose_mem(r, "memory the front-end shared shrank under it (SIGBUS caught)");
 }
 
 void vb_ring_complete(struct vb_ring *r, struct vb_req *req, uint32_t written)
 {
 	req->busy = false;
-	vb_vq_push(&r->vq, req->chain.head, written);
-}
-
-static struct vb_req *req_at(struct vb_ring *r, uint16_t head)
-{
-	return (struct vb_req *)(r->reqs + (size_t)head * r->dev->ops->req_size);
+	/* This very request may have run on memory that just went away. */
+	if (!r->mem_lost && vb_sigbus_faulted())
+		check_mem(r);
+	if (!r->mem_lost)
+		vb_vq_push(&r->vq, req->chain.head, written);
 }
 
 int vb_ring_get_sqes(struct vb_ring *r, struct io_uring_sqe **sqes, unsigned int n)
@@ -349,7 +378,7 @@ void *vb_ring_worker(void *arg)
 				r->dev->ops->io_done(r, io_uring_cqe_get_data(cqe), cqe->res);
 			/* The kernel met a truncated buffer: no SIGBUS, an -EFAULT. */
 			if (cqe->res == -EFAULT)
-				ring_break(r, "its I/O met memory the front-end shrank (EFAULT)");
+				lose_mem(r, "its I/O met memory the front-end shrank (EFAULT)");
 		}
 		io_uring_cq_advance(&r->uring, seen);
 		if (poll_ns && seen)

@@ -165,6 +165,11 @@ unsigned int vb_sigbus_deaths(void)
 	return atomic_load_explicit(&deaths, memory_order_relaxed);
 }
 
+bool vb_sigbus_faulted(void)
+{
+	return faulted;
+}
+
 bool vb_sigbus_take_fault(void)
 {
 	bool was = faulted;

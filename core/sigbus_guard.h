@@ -63,6 +63,13 @@ bool vb_sigbus_addr_dead(const void *p);
 unsigned int vb_sigbus_deaths(void);
 
 /**
+ * vb_sigbus_faulted() - whether this thread faulted since the last take
+ *
+ * Leaves the flag as it is.
+ */
+bool vb_sigbus_faulted(void);
+
+/**
  * vb_sigbus_take_fault() - whether this thread faulted since the last call
  *
  * Clears the thread's flag: call it before a section to start clean, and
