@@ -44,7 +44,9 @@ static const char usage[] =
 	"                             restarts it (SET_VRING_ENABLE 1)\n"
 	"  --num-queues N             virtqueues, 1-%d (default 1)\n"
 	"  --queue-size N             largest ring size accepted, a power of two,\n"
-	"                             1-1024 (default 128, as QEMU's queue-size)\n"
+	"                             1-1024 (default 1024: every size QEMU and\n"
+	"                             libblkio ask for); lower it to cap the memory\n"
+	"                             a front-end can make a ring take\n"
 	"  --read-only                refuse writes (VIRTIO_BLK_F_RO)\n"
 	"  --serial S                 serial returned by GET_ID, up to 20 bytes\n"
 	"                             (default \"vblkd\")\n"
@@ -129,7 +131,7 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 
 	memset(a, 0, sizeof(*a));
 	a->blk.num_queues = 1;
-	a->blk.queue_size = 128;
+	a->blk.queue_size = VB_VQ_MAX_SIZE;
 	a->blk.logical_block_size = 512;
 	strcpy(a->blk.serial, "vblkd");
 	a->log_level = VB_LOG_INFO;

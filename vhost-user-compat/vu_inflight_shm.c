@@ -13,12 +13,13 @@
 #include "core/log.h"
 #include "vhost-user-compat/vu_int.h"
 
+/* Rings larger than --queue-size would be refused at SET_VRING_NUM anyway. */
 static int check_geometry(const struct vu_server *s, uint16_t num_queues, uint16_t queue_size)
 {
 	if (!num_queues || num_queues > s->dev->num_queues || !queue_size ||
-	    queue_size > VB_VQ_MAX_SIZE) {
+	    queue_size > s->dev->queue_size) {
 		vb_err("in-flight region for %u queues of %u is not possible here (max %u of %u)",
-		       num_queues, queue_size, s->dev->num_queues, VB_VQ_MAX_SIZE);
+		       num_queues, queue_size, s->dev->num_queues, s->dev->queue_size);
 		return -EINVAL;
 	}
 	return 0;

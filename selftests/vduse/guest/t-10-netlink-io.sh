@@ -1,6 +1,7 @@
 # shellcheck shell=dash
 # Issue 4, vduse suite item (a): vblkd adds its VDUSE device to the vdpa bus
-# over netlink; `vdpa dev show` agrees (type block, max_vqs = --num-queues);
+# over netlink; `vdpa dev show` agrees (type block, max_vqs = --num-queues,
+# max_vq_size 1024 by default);
 # virtio_vdpa gives a /dev/vdX on which 32 MiB are written, read back and
 # compared (O_DIRECT, then through the page cache), and which the image file
 # holds too; SIGTERM removes the device from the bus (DEV_DEL) and destroys
@@ -46,6 +47,8 @@ note "vdpa dev show: $show"
 case "$show" in *"type block "*) ;; *) fail "vdpa dev show: not type block" ;; esac
 case "$show" in *"mgmtdev vduse "*) ;; *) fail "vdpa dev show: mgmtdev is not vduse" ;; esac
 case "$show " in *"max_vqs $NQ "*) ;; *) fail "vdpa dev show: max_vqs is not $NQ" ;; esac
+# vblkd's default --queue-size, the largest ring QEMU and libblkio ask for.
+case "$show " in *"max_vq_size 1024 "*) ;; *) fail "vdpa dev show: max_vq_size is not 1024" ;; esac
 json=$(vdpa -j dev show "$NAME" 2>&1) || fail "vdpa -j dev show $NAME: $json"
 note "vdpa -j dev show: $json"
 case "$json" in *'"type":"block"'*) ;; *) fail "vdpa -j dev show: type is not block" ;; esac
