@@ -9,13 +9,12 @@
 
 #include "host_test.h"
 
-FIXTURE (qsize) {
+FIXTURE(qsize) {
 	struct vd_proc vd;
 	struct fe_blk blk;
 };
 
-FIXTURE_VARIANT(qsize)
-{
+FIXTURE_VARIANT(qsize) {
 	unsigned int ring; /* ring size the front-end asks for */
 };
 
@@ -29,13 +28,15 @@ FIXTURE_VARIANT_ADD(qsize, ring_of_4) {
 	.ring = 4, /* the smallest that holds a write: 3 descriptors */
 };
 
-FIXTURE_SETUP (qsize) {
+FIXTURE_SETUP(qsize)
+{
 	struct fe_blk_opts opts = { .num_queues = 1, .queue_size = variant->ring };
 
 	HOST_UP(&self->vd, &self->blk, NULL, &opts);
 }
 
-FIXTURE_TEARDOWN (qsize) {
+FIXTURE_TEARDOWN(qsize)
+{
 	host_down(_metadata, &self->vd, &self->blk);
 }
 
@@ -59,13 +60,12 @@ TEST_F (qsize, default_daemon_serves_the_ring_with_more_requests_than_it_holds) 
 }
 
 /* A raw connection that negotiated REPLY_ACK, so a refused SET_VRING_NUM shows. */
-FIXTURE (refused) {
+FIXTURE(refused) {
 	struct vd_proc vd;
 	struct fe_vu vu;
 };
 
-FIXTURE_VARIANT(refused)
-{
+FIXTURE_VARIANT(refused) {
 	const char *queue_size; /* --queue-size, NULL for the default */
 	unsigned int largest; /* the largest ring that must be accepted */
 	unsigned int ring; /* a ring that must be refused */
@@ -89,7 +89,8 @@ FIXTURE_VARIANT_ADD(refused, ring_of_256_under_queue_size_128) {
 	.ring = 256,
 };
 
-FIXTURE_SETUP (refused) {
+FIXTURE_SETUP(refused)
+{
 	const char *const extra[] = { "--queue-size", variant->queue_size, NULL };
 	const uint64_t proto = 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK;
 	int ret;
@@ -105,7 +106,8 @@ FIXTURE_SETUP (refused) {
 	ASSERT_TRUE(self->vu.reply_ack) TH_LOG("REPLY_ACK not offered");
 }
 
-FIXTURE_TEARDOWN (refused) {
+FIXTURE_TEARDOWN(refused)
+{
 	fe_vu_disconnect(&self->vu);
 	host_down(_metadata, &self->vd, NULL);
 }
