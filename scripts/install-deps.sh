@@ -22,7 +22,8 @@ bpo_list=/etc/apt/sources.list.d/vblkd-bookworm-backports.sources
 build_pkgs=(meson ninja-build pkgconf gcc liburing-dev libmnl-dev xz-utils
 	    busybox-static cpio kmod python3)
 bpo_pkgs=(qemu-system-x86 qemu-utils)
-test_pkgs=(debootstrap iproute2)
+test_pkgs=(debootstrap iproute2
+	   systemd) # systemd-socket-activate: the socket-activation test
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -30,6 +30,18 @@ static int probe_io_uring(void)
 	return 0;
 }
 
+/* Inherited listening sockets: --vhost-user-fd, --control-socket-fd, systemd's. */
+static int take_listen_fds(const struct vblkd_args *args, struct vu_server *s)
+{
+	int ret = 0;
+
+	if (args->vhost_user_fd >= 0)
+		ret = vu_server_take_listen_fd(s, VU_LISTEN_FRONTEND, args->vhost_user_fd);
+	if (!ret && args->control_socket_fd >= 0)
+		ret = vu_server_take_listen_fd(s, VU_LISTEN_CONTROL, args->control_socket_fd);
+	return ret;
+}
+
 /* The control socket's ring control for a device VDUSE drives. */
 static const struct vu_ctl_ops vduse_ctl_ops = {
 	.extra_features = vduse_dev_extra_features,
@@ -55,6 +67,9 @@ static int run_vduse(const struct vblkd_args *args, struct vb_device *dev, int s
 	ret = vu_server_new(dev, NULL, args->control_socket, &vduse_ctl_ops, v, &ctl);
 	if (ret)
 		goto out_close;
+	ret = take_listen_fds(args, ctl);
+	if (ret)
+		goto out_server;
 	ret = vduse_dev_serve(v);
 	if (ret)
 		goto out_server;
@@ -121,6 +136,11 @@ int main(int argc, char **argv)
 			    &vu);
 	if (ret)
 		goto out_close;
+	ret = take_listen_fds(&args, vu);
+	if (ret) {
+		vu_server_free(vu);
+		goto out_close;
+	}
 	ret = vu_server_run(vu, stop_fd);
 	vb_info("stopping");
 	vu_server_free(vu);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Command line of the daemon. Every rejection says which option and why. */
 #include "vblkd_args.h"
+#include "vblkd_listen_fds.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 
 static const char usage[] =
 	"Usage: vblkd --vhost-user SOCKET --image FILE [OPTIONS]\n"
+	"       vblkd --vhost-user-fd N --image FILE [OPTIONS]\n"
 	"       vblkd --vduse NAME --image FILE [OPTIONS]\n"
 	"\n"
 	"Serve FILE (a regular file or a block device) as a virtio-blk device to\n"
@@ -23,6 +26,11 @@ static const char usage[] =
 	"\n"
 	"Options:\n"
 	"  --vhost-user SOCKET        listen on SOCKET\n"
+	"  --vhost-user-fd N          serve the front-end on fd N, an already\n"
+	"                             listening UNIX stream socket (left in place\n"
+	"                             at exit). Under systemd socket activation\n"
+	"                             (LISTEN_FDS, LISTEN_FDNAMES) the socket named\n"
+	"                             \"vhost-user\" is taken so, without this option\n"
 	"  --vduse NAME               create /dev/vduse/NAME (or re-attach to it when\n"
 	"                             a previous vblkd left it) and add it to the\n"
 	"                             vdpa bus; SIGTERM removes it\n"
@@ -42,6 +50,9 @@ static const char usage[] =
 	"                             SOCKET; vblkctl talks to it. With --vduse it\n"
 	"                             also stops a ring (GET_VRING_BASE) and\n"
 	"                             restarts it (SET_VRING_ENABLE 1)\n"
+	"  --control-socket-fd N      the control socket is fd N, an already\n"
+	"                             listening UNIX stream socket; under socket\n"
+	"                             activation, the one named \"control\"\n"
 	"  --num-queues N             virtqueues, 1-%d (default 1)\n"
 	"  --queue-size N             largest ring size accepted, a power of two,\n"
 	"                             1-1024 (default 1024: every size QEMU and\n"
@@ -109,6 +120,8 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 		{ "image", required_argument, NULL, 'i' },
 		{ "image-id", required_argument, NULL, 'I' },
 		{ "control-socket", required_argument, NULL, 'c' },
+		{ "vhost-user-fd", required_argument, NULL, 'F' },
+		{ "control-socket-fd", required_argument, NULL, 'C' },
 		{ "num-queues", required_argument, NULL, 'q' },
 		{ "queue-size", required_argument, NULL, 'z' },
 		{ "read-only", no_argument, NULL, 'r' },
@@ -135,6 +148,8 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 	a->blk.logical_block_size = 512;
 	strcpy(a->blk.serial, "vblkd");
 	a->log_level = VB_LOG_INFO;
+	a->vhost_user_fd = -1;
+	a->control_socket_fd = -1;
 
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		switch (c) {
@@ -168,6 +183,16 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 			break;
 		case 'c':
 			a->control_socket = optarg;
+			break;
+		case 'F':
+			if (parse_uint("vhost-user-fd", optarg, 0, INT_MAX, false, &v))
+				return -EINVAL;
+			a->vhost_user_fd = (int)v;
+			break;
+		case 'C':
+			if (parse_uint("control-socket-fd", optarg, 0, INT_MAX, false, &v))
+				return -EINVAL;
+			a->control_socket_fd = (int)v;
 			break;
 		case 'q':
 			if (parse_uint("num-queues", optarg, 1, VB_MAX_QUEUES, false, &v))
@@ -258,8 +283,16 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 			argv[optind]);
 		return -EINVAL;
 	}
-	if (!a->vhost_user == !a->vduse || !a->blk.image) {
-		fprintf(stderr, "vblkd: --image and one of --vhost-user or --vduse are required\n"
+	if ((a->vhost_user && a->vhost_user_fd >= 0) ||
+	    (a->control_socket && a->control_socket_fd >= 0)) {
+		fprintf(stderr, "vblkd: a socket is either a path or an fd, not both\n");
+		return -EINVAL;
+	}
+	if (vblkd_listen_fds_take(a))
+		return -EINVAL;
+	if (!(a->vhost_user || a->vhost_user_fd >= 0) == !a->vduse || !a->blk.image) {
+		fprintf(stderr, "vblkd: --image and one of --vhost-user, --vhost-user-fd or --vduse "
+				"are required\n"
 				"Try 'vblkd --help'.\n");
 		return -EINVAL;
 	}

@@ -9,6 +9,8 @@
 struct vblkd_args {
 	const char *vhost_user;
 	const char *control_socket;
+	int vhost_user_fd; /* an inherited listening socket, or -1 */
+	int control_socket_fd; /* an inherited listening socket, or -1 */
 	const char *vduse; /* device name */
 	const char *state_dir;
 	bool no_vdpa_add;
@@ -24,8 +26,9 @@ struct vblkd_args {
  * @argc:	as main() got it
  * @argv:	as main() got it
  *
- * --image and exactly one of --vhost-user or --vduse are required;
- * --no-vdpa-add and --state-dir go with --vduse only. Bad input is
+ * --image and exactly one of --vhost-user (or --vhost-user-fd, or a socket
+ * systemd passes) or --vduse are required; --no-vdpa-add and --state-dir go
+ * with --vduse only. Bad input is
  * explained on stderr; --help and --version print to stdout.
  * Return: 0 to run, 1 when --help/--version was served, -EINVAL on bad input.
  */

@@ -309,7 +309,7 @@ static void conn_accept(struct vu_server *s, struct vu_conn *c)
 	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0) {
-		vb_warn("%s: accept: %s", c->path, strerror(errno));
+		vb_warn("%s socket: accept: %s", c->what, strerror(errno));
 		return;
 	}
 	c->fd = fd;
@@ -373,7 +373,8 @@ static void conn_close(struct vu_server *s, struct vu_conn *c)
 	conn_drop(s, c);
 	if (c->listen_fd >= 0) {
 		close(c->listen_fd);
-		unlink(c->path);
+		if (c->path) /* NULL: an inherited socket, its creator's file */
+			unlink(c->path);
 	}
 	c->listen_fd = -1;
 }

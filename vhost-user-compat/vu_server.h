@@ -31,7 +31,8 @@ struct vu_ctl_ops {
 /**
  * vu_server_new() - listen for a front-end, a control client, or both
  * @dev:	the device to serve
- * @path:	the front-end socket, or NULL (a device another transport drives)
+ * @path:	the front-end socket, or NULL (a device another transport drives,
+ *		or a socket vu_server_take_listen_fd() gives)
  * @ctl_path:	the control socket, or NULL
  * @ctl_ops:	ring control for the control socket when another transport
  *		drives the device; NULL when @path serves it
@@ -46,6 +47,24 @@ struct vu_ctl_ops {
  */
 int vu_server_new(struct vb_device *dev, const char *path, const char *ctl_path,
 		  const struct vu_ctl_ops *ctl_ops, void *ctl_opaque, struct vu_server **out);
+
+/* The two sockets a server listens on. */
+enum vu_listener { VU_LISTEN_FRONTEND, VU_LISTEN_CONTROL };
+
+/**
+ * vu_server_take_listen_fd() - listen on a socket another process made
+ * @s:		a server made without a path for @which
+ * @which:	the front-end or the control socket
+ * @fd:		a listening AF_UNIX stream socket (systemd's, a harness's);
+ *		taken in every case, closed on failure
+ *
+ * The socket file is left alone when the server is freed: its creator owns
+ * it, and its mode.
+ * Return: 0, -ENOTSOCK or -EINVAL for an fd that is not a listening
+ * AF_UNIX stream socket, -EBUSY when @which already listens, or another
+ * -errno (logged).
+ */
+int vu_server_take_listen_fd(struct vu_server *s, enum vu_listener which, int fd);
 
 /**
  * vu_server_run() - serve until @stop_fd is readable

@@ -48,10 +48,9 @@ static int vd_make_image(const char *path, uint64_t size)
 	return ret;
 }
 
-static void vd_exec(const struct vd_proc *vd, const char *bin, const char *const *extra)
+void vd_child_setup(const struct vd_proc *vd)
 {
-	const char *argv[VD_MAX_ARGS];
-	int n = 0, fd;
+	int fd;
 
 	/* The daemon must not outlive a test killed by the harness timeout. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -60,6 +59,14 @@ static void vd_exec(const struct vd_proc *vd, const char *bin, const char *const
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
 	}
+}
+
+static void vd_exec(const struct vd_proc *vd, const char *bin, const char *const *extra)
+{
+	const char *argv[VD_MAX_ARGS];
+	int n = 0;
+
+	vd_child_setup(vd);
 	argv[n++] = bin;
 	argv[n++] = vd->vduse[0] ? "--vduse" : "--vhost-user";
 	argv[n++] = vd->vduse[0] ? vd->vduse : vd->sock;
@@ -87,16 +94,13 @@ static int vd_spawn(struct vd_proc *vd, const char *bin, const char *const *extr
 	return 0;
 }
 
-/* vd_start() with an optional VDUSE device name. */
-static int vd_start_as(struct vd_proc *vd, const char *vduse, uint64_t image_size,
-		       const char *const *extra)
+int vd_prepare(struct vd_proc *vd, const char *vduse, uint64_t image_size)
 {
-	const char *bin = vd_binary();
 	int ret;
 
 	memset(vd, 0, sizeof(*vd));
 	vd->pid = -1;
-	if (!bin)
+	if (!vd_binary())
 		return -ENOENT;
 	if (vduse && (size_t)snprintf(vd->vduse, sizeof(vd->vduse), "%s", vduse) >=
 			     sizeof(vd->vduse))
@@ -108,19 +112,27 @@ static int vd_start_as(struct vd_proc *vd, const char *vduse, uint64_t image_siz
 		return -errno;
 	}
 	snprintf(vd->sock, sizeof(vd->sock), "%s/vu.sock", vd->dir);
+	snprintf(vd->ctl, sizeof(vd->ctl), "%s/ctl.sock", vd->dir);
 	snprintf(vd->image, sizeof(vd->image), "%s/disk.img", vd->dir);
 	snprintf(vd->log, sizeof(vd->log), "%s/vblkd.log", vd->dir);
 
 	ret = vd_make_image(vd->image, image_size);
 	if (ret)
-		goto err_cleanup;
-	ret = vd_spawn(vd, bin, extra);
-	if (ret)
-		goto err_cleanup;
-	return 0;
+		vd_cleanup(vd);
+	return ret;
+}
 
-err_cleanup:
-	vd_cleanup(vd);
+/* vd_start() with an optional VDUSE device name. */
+static int vd_start_as(struct vd_proc *vd, const char *vduse, uint64_t image_size,
+		       const char *const *extra)
+{
+	int ret = vd_prepare(vd, vduse, image_size);
+
+	if (ret)
+		return ret;
+	ret = vd_spawn(vd, vd_binary(), extra);
+	if (ret)
+		vd_cleanup(vd);
 	return ret;
 }
 
@@ -208,6 +220,7 @@ void vd_cleanup(struct vd_proc *vd)
 	if (!vd->dir[0])
 		return;
 	unlink(vd->sock);
+	unlink(vd->ctl);
 	unlink(vd->image);
 	unlink(vd->log);
 	rmdir(vd->dir);

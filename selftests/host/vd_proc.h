@@ -16,6 +16,7 @@ struct vd_proc {
 	pid_t pid;			/* -1 when not running */
 	char dir[64];
 	char sock[VD_PATH_MAX];
+	char ctl[VD_PATH_MAX];		/* DIR/ctl.sock, for a test that wants one */
 	char image[VD_PATH_MAX];
 	char log[VD_PATH_MAX];
 	off_t log_start;		/* where the current process's log begins */
@@ -42,6 +43,19 @@ int vd_start(struct vd_proc *vd, uint64_t image_size, const char *const *extra);
  */
 int vd_start_vduse(struct vd_proc *vd, const char *name, uint64_t image_size,
 		   const char *const *extra);
+
+/**
+ * vd_prepare() - the temp dir, paths and image of vd_start(), no process
+ * @vduse:	VDUSE device name, or NULL
+ *
+ * For a test that starts vblkd its own way (vd_launch.h); vd_stop() and
+ * vd_cleanup() work on the pid it stores in vd->pid.
+ * Return: 0 or -errno (-ENOENT: $VBLKD unset).
+ */
+int vd_prepare(struct vd_proc *vd, const char *vduse, uint64_t image_size);
+
+/* In a forked child: die with the test, write stdout and stderr to vd->log. */
+void vd_child_setup(const struct vd_proc *vd);
 
 /**
  * vd_stop() - SIGTERM, wait up to @timeout_ms, then SIGKILL
