@@ -74,9 +74,9 @@ check "the installed vblkd and vblkctl run" bash -c \
 	"'$dest$bindir/vblkd' --version | grep -qx 'vblkd [0-9.]*' && '$dest$bindir/vblkctl' --help >/dev/null"
 
 # Anything else exported would become ABI by accident.
-extra=$(nm -D --defined-only "$dest$libdir/libvblk-frontend.so" 2>&1 |
-	awk '$2 != "A" && $3 !~ /^fe_/ { print }')
-count=$(nm -D --defined-only "$dest$libdir/libvblk-frontend.so" | awk '$3 ~ /^fe_/' | wc -l)
+syms=$(nm -D --defined-only "$dest$libdir/libvblk-frontend.so" 2>&1)
+extra=$(awk '$2 != "A" && $3 !~ /^fe_/ { print }' <<<"$syms")
+count=$(awk '$3 ~ /^fe_/' <<<"$syms" | wc -l)
 if [ -z "$extra" ] && [ "$count" -gt 20 ]; then
 	ok "libvblk-frontend.so exports the $count fe_* functions and nothing else"
 else
@@ -130,13 +130,18 @@ check "a program builds against the installed vblk-frontend.pc (static)" build_s
 truncate -s 16M "$tmp/disk.img"
 "$dest$bindir/vblkd" --vhost-user "$tmp/vu.sock" --image "$tmp/disk.img" > "$tmp/vblkd.log" 2>&1 &
 vd_pid=$!
+# ldd's output in a variable: grep -q would end a pipe early, and pipefail
+# would count ldd's SIGPIPE as a failure.
 run_shared() {
-	ldd "$tmp/fe_shared" | grep -q "$dest$libdir/libvblk-frontend.so.0" || {
-		ldd "$tmp/fe_shared"; return 1; }
+	local libs
+	libs=$(ldd "$tmp/fe_shared")
+	grep -q "$dest$libdir/libvblk-frontend.so.0" <<<"$libs" || { echo "$libs"; return 1; }
 	"$tmp/fe_shared" "$tmp/vu.sock"
 }
 run_static() {
-	! ldd "$tmp/fe_static" | grep -q libvblk-frontend || { ldd "$tmp/fe_static"; return 1; }
+	local libs
+	libs=$(ldd "$tmp/fe_static")
+	! grep -q libvblk-frontend <<<"$libs" || { echo "$libs"; return 1; }
 	"$tmp/fe_static" "$tmp/vu.sock"
 }
 export LD_LIBRARY_PATH=$dest$libdir
