@@ -27,10 +27,9 @@ static const char usage[] =
 	"Options:\n"
 	"  --vhost-user SOCKET        listen on SOCKET\n"
 	"  --vhost-user-fd N          serve the front-end on fd N, an already\n"
-	"                             listening UNIX stream socket (left in place\n"
-	"                             at exit). Under systemd socket activation\n"
-	"                             (LISTEN_FDS, LISTEN_FDNAMES) the socket named\n"
-	"                             \"vhost-user\" is taken so, without this option\n"
+	"                             listening UNIX stream socket, left in place\n"
+	"                             at exit; under systemd socket activation\n"
+	"                             (LISTEN_FDS), the socket named \"vhost-user\"\n"
 	"  --vduse NAME               create /dev/vduse/NAME (or re-attach to it when\n"
 	"                             a previous vblkd left it) and add it to the\n"
 	"                             vdpa bus; SIGTERM removes it\n"
@@ -291,9 +290,10 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 	if (vblkd_listen_fds_take(a))
 		return -EINVAL;
 	if (!(a->vhost_user || a->vhost_user_fd >= 0) == !a->vduse || !a->blk.image) {
-		fprintf(stderr, "vblkd: --image and one of --vhost-user, --vhost-user-fd or --vduse "
-				"are required\n"
-				"Try 'vblkd --help'.\n");
+		fprintf(stderr,
+			"vblkd: --image and one of --vhost-user, --vhost-user-fd or --vduse "
+			"are required\n"
+			"Try 'vblkd --help'.\n");
 		return -EINVAL;
 	}
 	if (!a->vduse && (a->no_vdpa_add || a->state_dir)) {
