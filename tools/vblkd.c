@@ -70,6 +70,8 @@ static int run_vduse(const struct vblkd_args *args, struct vb_device *dev, int s
 	ret = take_listen_fds(args, ctl);
 	if (ret)
 		goto out_server;
+	vu_server_set_timeouts(ctl, args->message_timeout_s * 1000,
+			       args->control_idle_timeout_s * 1000);
 	ret = vduse_dev_serve(v);
 	if (ret)
 		goto out_server;
@@ -141,6 +143,8 @@ int main(int argc, char **argv)
 		vu_server_free(vu);
 		goto out_close;
 	}
+	vu_server_set_timeouts(vu, args.message_timeout_s * 1000,
+			       args.control_idle_timeout_s * 1000);
 	ret = vu_server_run(vu, stop_fd);
 	vb_info("stopping");
 	vu_server_free(vu);

@@ -84,12 +84,23 @@ static const char usage[] =
 	"                             the ring and its I/O for up to N microseconds\n"
 	"                             before it sleeps on the kick (0-1000000, default\n"
 	"                             0: no polling); costs a CPU while polling\n"
+	"  --message-timeout SEC      drop a peer, on either socket, that sent part\n"
+	"                             of a message and nothing more, or left its\n"
+	"                             replies unread, for SEC seconds (1-3600,\n"
+	"                             default 5)\n"
+	"  --control-idle-timeout SEC drop a control client that sent nothing for\n"
+	"                             SEC seconds, unless a transfer it started is\n"
+	"                             in progress (0-86400, default 60; 0: never).\n"
+	"                             Up to 32 control clients are served at once\n"
 	"  --log-level LEVEL          error, warn, info or debug (default info)\n"
 	"  -h, --help                 show this help and exit\n"
 	"  -V, --version              show the version and exit\n"
 	"\n"
 	"SIGTERM or SIGINT stops the rings, flushes the image, removes SOCKET (or\n"
 	"the VDUSE device) and exits 0.\n";
+
+/* Long options without a short letter: past every char. */
+enum { OPT_CONTROL_IDLE_TIMEOUT = 256 };
 
 static int parse_uint(const char *opt, const char *s, unsigned long min, unsigned long max,
 		      bool pow2, unsigned long *out)
@@ -134,6 +145,8 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 		{ "suspend-mode", required_argument, NULL, 'm' },
 		{ "poll-us", required_argument, NULL, 'P' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "message-timeout", required_argument, NULL, 'M' },
+		{ "control-idle-timeout", required_argument, NULL, OPT_CONTROL_IDLE_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -149,6 +162,8 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 	a->log_level = VB_LOG_INFO;
 	a->vhost_user_fd = -1;
 	a->control_socket_fd = -1;
+	a->message_timeout_s = 5;
+	a->control_idle_timeout_s = 60;
 
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		switch (c) {
@@ -265,6 +280,16 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 					optarg);
 				return -EINVAL;
 			}
+			break;
+		case 'M':
+			if (parse_uint("message-timeout", optarg, 1, 3600, false, &v))
+				return -EINVAL;
+			a->message_timeout_s = (unsigned int)v;
+			break;
+		case OPT_CONTROL_IDLE_TIMEOUT:
+			if (parse_uint("control-idle-timeout", optarg, 0, 86400, false, &v))
+				return -EINVAL;
+			a->control_idle_timeout_s = (unsigned int)v;
 			break;
 		case 'h':
 			printf(usage, VB_MAX_QUEUES);

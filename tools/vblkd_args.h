@@ -18,6 +18,8 @@ struct vblkd_args {
 	enum vb_suspend_mode suspend_mode;
 	unsigned int poll_us;
 	int log_level;
+	unsigned int message_timeout_s; /* a message started and not finished */
+	unsigned int control_idle_timeout_s; /* 0: control clients may idle for ever */
 };
 
 /**

@@ -14,6 +14,7 @@
 #include "core/mem.h"
 #include "proto/vu_msg.h"
 #include "state/session.h"
+#include "vhost-user-compat/vu_conn.h"
 #include "vhost-user-compat/vu_server.h"
 
 struct vu_inflight_shm {
@@ -22,21 +23,24 @@ struct vu_inflight_shm {
 	uint16_t queue_size;
 };
 
-struct vu_conn {
+/* Control clients served at once; one more is accepted and closed at once. */
+#define VU_CTL_MAX_CLIENTS 32
+
+/* A listening socket: the front-end's or the control socket. */
+struct vu_listener {
 	const char *path;
-	const char *what; /* "front-end" or "control client", for logs */
-	int listen_fd;
+	const char *what;
 	int fd;
-	uint64_t id; /* this connection, for the state session: never 0, never reused */
-	uint64_t protocol_features;
-	enum vu_suspend_mode suspend_mode; /* VBLKD_SUSPEND_MODE, control socket only */
-	int reply_fd; /* an fd a handler sends with its reply; the dispatcher closes it */
 };
 
 struct vu_server {
 	struct vb_device *dev;
+	struct vu_listener fe_listen;
+	struct vu_listener ctl_listen;
 	struct vu_conn fe;
-	struct vu_conn ctl;
+	struct vu_conn ctl[VU_CTL_MAX_CLIENTS];
+	int message_timeout_ms; /* for a message that started and never finished */
+	int idle_timeout_ms; /* for a control client that sends nothing; 0: none */
 	uint64_t features; /* acked by the front-end, transport bits included */
 	struct vu_inflight_shm inflight;
 	struct state_session xfer;
@@ -45,6 +49,22 @@ struct vu_server {
 	void *ctl_opaque;
 	uint64_t next_conn_id;
 };
+
+/**
+ * vu_listener_open() - listen on @path, mode 0600
+ * @l:		filled here; l->fd is -1 on failure
+ * @path:	the socket's path; a socket file a dead back-end left is
+ *		replaced, one a live back-end listens on is not
+ * @what:	how logs name what connects
+ * @backlog:	connections the kernel holds before accept()
+ *
+ * Return: 0, -EADDRINUSE, -EEXIST for a path that is not a socket,
+ * -ENAMETOOLONG, or another -errno (logged).
+ */
+int vu_listener_open(struct vu_listener *l, const char *path, const char *what, int backlog);
+
+/* Close the listening socket and remove its path; harmless when not open. */
+void vu_listener_close(struct vu_listener *l);
 
 /* Handlers return this when they filled msg as the reply to send. */
 #define VU_REPLY 1

@@ -51,14 +51,16 @@ static int check_listener(int fd, const char *what)
 	return 0;
 }
 
-int vu_server_take_listen_fd(struct vu_server *s, enum vu_listener which, int fd)
+int vu_server_take_listen_fd(struct vu_server *s, enum vu_socket which, int fd)
 {
-	struct vu_conn *c = which == VU_LISTEN_CONTROL ? &s->ctl : &s->fe;
+	struct vu_listener *c = which == VU_LISTEN_CONTROL ? &s->ctl_listen : &s->fe_listen;
+	const char *what = which == VU_LISTEN_CONTROL ? "control" : "front-end";
 	struct sockaddr_un sa = { 0 };
 	socklen_t len = sizeof(sa) - 1; /* keeps sun_path NUL-terminated */
 	int ret;
 
-	if (c->listen_fd >= 0) {
+	c->what = what;
+	if (c->fd >= 0) {
 		vb_err("%s: a socket is already listening", c->what);
 		ret = -EBUSY;
 		goto err_close;
@@ -66,13 +68,17 @@ int vu_server_take_listen_fd(struct vu_server *s, enum vu_listener which, int fd
 	ret = check_listener(fd, c->what);
 	if (ret)
 		goto err_close;
-	/* Inherited without O_CLOEXEC, as systemd passes it. */
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC)) {
+	/*
+	 * Inherited without O_CLOEXEC, as systemd passes it; non-blocking like
+	 * the sockets the server makes, so a peer gone before accept() cannot
+	 * block the loop.
+	 */
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)) {
 		ret = -errno;
-		vb_err("%s: fd %d: F_SETFD: %s", c->what, fd, strerror(-ret));
+		vb_err("%s: fd %d: fcntl: %s", c->what, fd, strerror(-ret));
 		goto err_close;
 	}
-	c->listen_fd = fd;
+	c->fd = fd;
 	c->path = NULL; /* not ours to remove */
 	if (getsockname(fd, (struct sockaddr *)&sa, &len) || !sa.sun_path[0])
 		strcpy(sa.sun_path, "an unnamed socket");

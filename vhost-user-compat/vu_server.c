@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "core/device.h"
@@ -35,7 +33,7 @@ static const struct vu_handler ctl_handlers[VHOST_USER_MAX] = { VU_CONTROL_LIST(
 static int send_reply(struct vu_conn *c, struct vu_msg *m)
 {
 	m->hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
-	return vu_msg_send(c->fd, m);
+	return vu_conn_send(c, m);
 }
 
 /*
@@ -186,12 +184,14 @@ static void conn_drop(struct vu_server *s, struct vu_conn *c)
 {
 	if (c->fd < 0)
 		return;
-	close(c->fd);
-	c->fd = -1;
+	vu_conn_close(c);
+	if (c->reply_fd >= 0)
+		close(c->reply_fd);
+	c->reply_fd = -1;
 	c->protocol_features = 0;
 	state_session_abort(&s->xfer, c->id);
 	if (c != &s->fe) {
-		vb_info("control client disconnected");
+		vb_info("%s disconnected", c->what);
 		return;
 	}
 	/* A new front-end sets everything up again; statistics stay. */
@@ -201,80 +201,6 @@ static void conn_drop(struct vu_server *s, struct vu_conn *c)
 	vb_dev_unlock(s->dev);
 	s->features = 0;
 	vb_info("front-end disconnected; waiting for the next one");
-}
-
-/* A socket file left by a dead vblkd is replaced; a live one is not. */
-static int claim_path(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd, ret;
-
-	if (lstat(path, &st))
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode)) {
-		vb_err("%s exists and is not a socket", path);
-		return -EEXIST;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	strcpy(sa.sun_path, path);
-	ret = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	if (!ret) {
-		vb_err("%s is in use by another back-end", path);
-		return -EADDRINUSE;
-	}
-	if (unlink(path)) {
-		ret = -errno;
-		vb_err("cannot remove the stale socket %s: %s", path, strerror(-ret));
-		return ret;
-	}
-	return 0;
-}
-
-static int conn_listen(struct vu_conn *c, const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	mode_t old_mask;
-	int ret;
-
-	c->path = path;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		vb_err("socket path %s is too long (max %zu)", path, sizeof(sa.sun_path) - 1);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	ret = claim_path(path);
-	if (ret)
-		return ret;
-	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->listen_fd < 0) {
-		ret = -errno;
-		vb_err("socket: %s", strerror(-ret));
-		return ret;
-	}
-	old_mask = umask(0177); /* 0600: guest memory and device state go through it */
-	ret = bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-	umask(old_mask);
-	if (!ret && listen(c->listen_fd, 1))
-		ret = -errno;
-	if (ret) {
-		vb_err("cannot listen on %s: %s", path, strerror(-ret));
-		close(c->listen_fd);
-		c->listen_fd = -1;
-		return ret;
-	}
-	vb_info("listening on %s (%s)", path, c->what);
-	return 0;
-}
-
-static void conn_init(struct vu_conn *c, const char *what)
-{
-	memset(c, 0, sizeof(*c));
-	c->what = what;
-	c->listen_fd = c->fd = c->reply_fd = -1;
 }
 
 int vu_server_new(struct vb_device *dev, const char *path, const char *ctl_path,
@@ -288,12 +214,18 @@ int vu_server_new(struct vb_device *dev, const char *path, const char *ctl_path,
 	s->dev = dev;
 	s->ctl_ops = ctl_ops;
 	s->ctl_opaque = ctl_opaque;
-	conn_init(&s->fe, "front-end");
-	conn_init(&s->ctl, "control client");
+	s->message_timeout_ms = VU_MESSAGE_TIMEOUT_MS;
+	s->idle_timeout_ms = VU_IDLE_TIMEOUT_MS;
+	s->fe_listen.fd = s->ctl_listen.fd = -1;
+	s->fe.fd = s->fe.reply_fd = -1;
+	for (unsigned int i = 0; i < VU_CTL_MAX_CLIENTS; i++)
+		s->ctl[i].fd = s->ctl[i].reply_fd = -1;
 	state_session_init(&s->xfer);
-	ret = path ? conn_listen(&s->fe, path) : 0;
+	/* The front-end socket: one at a time, the next waits in the backlog. */
+	ret = path ? vu_listener_open(&s->fe_listen, path, "front-end", 1) : 0;
 	if (!ret && ctl_path)
-		ret = conn_listen(&s->ctl, ctl_path);
+		ret = vu_listener_open(&s->ctl_listen, ctl_path, "control client",
+				       VU_CTL_MAX_CLIENTS);
 	if (ret) {
 		vu_server_free(s);
 		return ret;
@@ -302,56 +234,180 @@ int vu_server_new(struct vb_device *dev, const char *path, const char *ctl_path,
 	return 0;
 }
 
-static void conn_accept(struct vu_server *s, struct vu_conn *c)
+void vu_server_set_timeouts(struct vu_server *s, unsigned int message_ms, unsigned int idle_ms)
 {
-	struct ucred cred;
+	s->message_timeout_ms = message_ms ? (int)message_ms : VU_MESSAGE_TIMEOUT_MS;
+	s->idle_timeout_ms = (int)idle_ms;
+}
+
+/* A free control slot, or NULL when VU_CTL_MAX_CLIENTS are connected. */
+static struct vu_conn *ctl_slot(struct vu_server *s, unsigned int *n)
+{
+	for (*n = 0; *n < VU_CTL_MAX_CLIENTS; (*n)++)
+		if (s->ctl[*n].fd < 0)
+			return &s->ctl[*n];
+	return NULL;
+}
+
+static void conn_accept(struct vu_server *s, struct vu_listener *l)
+{
+	int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct ucred cred = { .pid = 0 };
 	socklen_t len = sizeof(cred);
-	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	char what[sizeof(s->fe.what)];
+	struct vu_conn *c = &s->fe;
+	unsigned int n;
 
 	if (fd < 0) {
-		vb_warn("%s socket: accept: %s", c->what, strerror(errno));
+		if (errno != EAGAIN && errno != ECONNABORTED)
+			vb_warn("%s socket: accept: %s", l->what, strerror(errno));
 		return;
 	}
-	c->fd = fd;
-	c->id = ++s->next_conn_id;
-	if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
-		vb_info("%s connected (pid %d uid %u)", c->what, cred.pid, cred.uid);
+	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+	if (l == &s->ctl_listen) {
+		c = ctl_slot(s, &n);
+		if (!c) {
+			vb_err("refusing a control client (pid %d uid %u): %d are connected",
+			       cred.pid, cred.uid, VU_CTL_MAX_CLIENTS);
+			close(fd);
+			return;
+		}
+		snprintf(what, sizeof(what), "control client %u", n);
+	} else {
+		snprintf(what, sizeof(what), "front-end");
+	}
+	vu_conn_open(c, fd, ++s->next_conn_id, what);
+	c->pid = cred.pid;
+	vb_info("%s connected (pid %d uid %u)", c->what, cred.pid, cred.uid);
 }
 
-static void conn_serve(struct vu_server *s, struct vu_conn *c)
-{
-	struct vu_msg msg;
-	int ret;
+/* Messages one connection may have served in a row before the others get theirs. */
+#define VU_BURST 16
 
-	if (c->fd < 0) {
-		conn_accept(s, c);
-		return;
+/* Read and serve what @c sent; -errno to drop it. */
+static int conn_read(struct vu_server *s, struct vu_conn *c)
+{
+	for (int i = 0; i < VU_BURST; i++) {
+		int ret = vu_conn_recv(c);
+
+		if (ret <= 0)
+			return ret;
+		ret = dispatch(s, c, &c->rx);
+		vu_conn_rx_done(c);
+		if (ret)
+			return ret;
 	}
-	ret = vu_msg_recv(c->fd, &msg);
+	return 0;
+}
+
+static void conn_io(struct vu_server *s, struct vu_conn *c, short revents)
+{
+	int ret = 0;
+
+	if (revents & POLLOUT)
+		ret = vu_conn_flush(c);
+	if (!ret && revents & (POLLIN | POLLHUP | POLLERR))
+		ret = conn_read(s, c);
 	if (!ret)
-		ret = dispatch(s, c, &msg);
-	if (ret) {
-		if (ret != -ECONNRESET)
-			vb_err("dropping the %s: %s", c->what, strerror(-ret));
-		conn_drop(s, c);
-	}
+		return;
+	if (ret == -ENOBUFS)
+		vb_err("dropping the %s (pid %d): it left %d replies unread", c->what, c->pid,
+		       VU_TXQ_MAX);
+	else if (ret != -ECONNRESET)
+		vb_err("dropping the %s (pid %d): %s", c->what, c->pid, strerror(-ret));
+	conn_drop(s, c);
 }
 
-static int conn_poll_fd(const struct vu_conn *c)
+/*
+ * When @c runs out of time: a message started and not finished, replies
+ * not read, or for a control client, nothing at all. INT64_MAX: never.
+ */
+static int64_t conn_deadline(const struct vu_server *s, const struct vu_conn *c)
 {
-	return c->fd >= 0 ? c->fd : c->listen_fd;
+	bool owns_transfer = s->xfer.active && s->xfer.owner == c->id;
+
+	if (vu_conn_rx_partial(c))
+		return c->rx_since_ms + s->message_timeout_ms;
+	if (vu_conn_tx_pending(c))
+		return c->tx_since_ms + s->message_timeout_ms;
+	/* A front-end may be quiet for ever; a control client moving a state is not idle. */
+	if (c == &s->fe || !s->idle_timeout_ms || owns_transfer)
+		return INT64_MAX;
+	return c->active_ms + s->idle_timeout_ms;
+}
+
+static void conn_expire(struct vu_server *s, struct vu_conn *c, int64_t now)
+{
+	if (c->fd < 0 || now < conn_deadline(s, c))
+		return;
+	if (vu_conn_rx_partial(c))
+		vb_err("dropping the %s (pid %d): %zu bytes of a message, then nothing for %d ms",
+		       c->what, c->pid, c->rx_got, s->message_timeout_ms);
+	else if (vu_conn_tx_pending(c))
+		vb_err("dropping the %s (pid %d): it has not read its replies for %d ms", c->what,
+		       c->pid, s->message_timeout_ms);
+	else
+		vb_info("dropping the %s (pid %d): idle for %d s", c->what, c->pid,
+			s->idle_timeout_ms / 1000);
+	conn_drop(s, c);
+}
+
+/* poll()'s timeout: until the first connection runs out of time. */
+static int poll_timeout(const struct vu_server *s, int64_t now)
+{
+	int64_t first = conn_deadline(s, &s->fe);
+
+	if (s->fe.fd < 0)
+		first = INT64_MAX;
+	for (unsigned int i = 0; i < VU_CTL_MAX_CLIENTS; i++)
+		if (s->ctl[i].fd >= 0 && conn_deadline(s, &s->ctl[i]) < first)
+			first = conn_deadline(s, &s->ctl[i]);
+	if (first == INT64_MAX)
+		return -1;
+	return first <= now ? 0 : (int)(first - now);
+}
+
+/* What one poll() waits on: pfd[i] is conn[i]'s socket, or a listener's when conn[i] is NULL. */
+struct vu_pollset {
+	struct pollfd pfd[3 + VU_CTL_MAX_CLIENTS];
+	struct vu_conn *conn[3 + VU_CTL_MAX_CLIENTS];
+	nfds_t n;
+};
+
+static void pollset_add(struct vu_pollset *p, int fd, struct vu_conn *c)
+{
+	short events = POLLIN;
+
+	if (fd < 0)
+		return;
+	if (c && vu_conn_tx_pending(c))
+		events |= POLLOUT;
+	p->pfd[p->n] = (struct pollfd){ .fd = fd, .events = events };
+	p->conn[p->n++] = c;
+}
+
+static void pollset_fill(struct vu_server *s, struct vu_pollset *p, int stop_fd)
+{
+	p->n = 0;
+	pollset_add(p, stop_fd, NULL);
+	if (s->fe.fd >= 0)
+		pollset_add(p, s->fe.fd, &s->fe);
+	else
+		pollset_add(p, s->fe_listen.fd, NULL);
+	pollset_add(p, s->ctl_listen.fd, NULL);
+	for (unsigned int i = 0; i < VU_CTL_MAX_CLIENTS; i++)
+		pollset_add(p, s->ctl[i].fd, &s->ctl[i]);
 }
 
 int vu_server_run(struct vu_server *s, int stop_fd)
 {
-	for (;;) {
-		struct pollfd pfd[3] = {
-			{ .fd = stop_fd, .events = POLLIN },
-			{ .fd = conn_poll_fd(&s->fe), .events = POLLIN },
-			{ .fd = conn_poll_fd(&s->ctl), .events = POLLIN },
-		};
+	struct vu_pollset p;
 
-		if (poll(pfd, 3, -1) < 0) {
+	for (;;) {
+		int64_t now = vu_now_ms();
+
+		pollset_fill(s, &p, stop_fd);
+		if (poll(p.pfd, p.n, poll_timeout(s, now)) < 0) {
 			int ret = -errno;
 
 			if (ret == -EINTR)
@@ -359,24 +415,25 @@ int vu_server_run(struct vu_server *s, int stop_fd)
 			vb_err("poll: %s", strerror(-ret));
 			return ret;
 		}
-		if (pfd[0].revents)
+		if (p.pfd[0].revents)
 			return 0;
-		if (pfd[1].revents)
-			conn_serve(s, &s->fe);
-		if (pfd[2].revents)
-			conn_serve(s, &s->ctl);
+		/* Connections first: a slot one of them frees is not reused before its turn. */
+		for (nfds_t i = 1; i < p.n; i++)
+			if (p.conn[i] && p.pfd[i].revents && p.conn[i]->fd == p.pfd[i].fd)
+				conn_io(s, p.conn[i], p.pfd[i].revents);
+		for (nfds_t i = 1; i < p.n; i++) {
+			if (p.conn[i] || !p.pfd[i].revents)
+				continue;
+			if (p.pfd[i].fd == s->ctl_listen.fd)
+				conn_accept(s, &s->ctl_listen);
+			else if (s->fe.fd < 0)
+				conn_accept(s, &s->fe_listen);
+		}
+		now = vu_now_ms();
+		conn_expire(s, &s->fe, now);
+		for (unsigned int i = 0; i < VU_CTL_MAX_CLIENTS; i++)
+			conn_expire(s, &s->ctl[i], now);
 	}
-}
-
-static void conn_close(struct vu_server *s, struct vu_conn *c)
-{
-	conn_drop(s, c);
-	if (c->listen_fd >= 0) {
-		close(c->listen_fd);
-		if (c->path) /* NULL: an inherited socket, its creator's file */
-			unlink(c->path);
-	}
-	c->listen_fd = -1;
 }
 
 void vu_server_free(struct vu_server *s)
@@ -384,7 +441,10 @@ void vu_server_free(struct vu_server *s)
 	if (!s)
 		return;
 	state_session_abort(&s->xfer, 0);
-	conn_close(s, &s->ctl);
-	conn_close(s, &s->fe);
+	for (unsigned int i = 0; i < VU_CTL_MAX_CLIENTS; i++)
+		conn_drop(s, &s->ctl[i]);
+	vu_listener_close(&s->ctl_listen);
+	conn_drop(s, &s->fe);
+	vu_listener_close(&s->fe_listen);
 	free(s);
 }

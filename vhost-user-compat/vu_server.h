@@ -49,7 +49,7 @@ int vu_server_new(struct vb_device *dev, const char *path, const char *ctl_path,
 		  const struct vu_ctl_ops *ctl_ops, void *ctl_opaque, struct vu_server **out);
 
 /* The two sockets a server listens on. */
-enum vu_listener { VU_LISTEN_FRONTEND, VU_LISTEN_CONTROL };
+enum vu_socket { VU_LISTEN_FRONTEND, VU_LISTEN_CONTROL };
 
 /**
  * vu_server_take_listen_fd() - listen on a socket another process made
@@ -64,15 +64,34 @@ enum vu_listener { VU_LISTEN_FRONTEND, VU_LISTEN_CONTROL };
  * AF_UNIX stream socket, -EBUSY when @which already listens, or another
  * -errno (logged).
  */
-int vu_server_take_listen_fd(struct vu_server *s, enum vu_listener which, int fd);
+int vu_server_take_listen_fd(struct vu_server *s, enum vu_socket which, int fd);
+/* A message that started arriving must be complete within this, or the peer is dropped. */
+#define VU_MESSAGE_TIMEOUT_MS 5000
+/* A control client that sends nothing this long is dropped. */
+#define VU_IDLE_TIMEOUT_MS 60000
+
+/**
+ * vu_server_set_timeouts() - change how long a peer may stall
+ * @s:		the server
+ * @message_ms:	for a message started and not finished, and for replies
+ *		a peer leaves unread; 0: VU_MESSAGE_TIMEOUT_MS
+ * @idle_ms:	for a control client that sends nothing (one that owns a
+ *		transfer in progress is never idle); 0: no limit
+ *
+ * Without this call, the defaults above apply.
+ */
+void vu_server_set_timeouts(struct vu_server *s, unsigned int message_ms, unsigned int idle_ms);
 
 /**
  * vu_server_run() - serve until @stop_fd is readable
  * @s:		the server
  * @stop_fd:	an fd that becomes readable to stop (a signalfd)
  *
- * A connection that fails is dropped (a front-end's drop resets the
- * device) and the next one is accepted; the loop itself ends only on
+ * Serves one front-end and up to 32 control clients at once, without
+ * ever blocking on a peer: a peer that stalls in the middle of a message,
+ * leaves its replies unread, or (a control client) sits idle, is dropped
+ * when its time runs out. A connection that fails is dropped (a
+ * front-end's drop resets the device) and the next one is accepted; the loop itself ends only on
  * @stop_fd or a failing poll.
  * Return: 0 when stopped, or the poll error.
  */
