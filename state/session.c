@@ -16,7 +16,7 @@
 void state_session_init(struct state_session *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->fd = s->abort_fd = -1;
+	s->fd = s->abort_fd = s->interrupt_fd = -1;
 	s->last_result = STATE_E_INCOMPLETE;
 }
 
@@ -167,15 +167,31 @@ err:
 	return err;
 }
 
+/* Whether the owner of the session wants CHECK to stop waiting (the daemon stops). */
+static bool interrupted(const struct state_session *s)
+{
+	struct pollfd p = { .fd = s->interrupt_fd, .events = POLLIN };
+
+	return s->interrupt_fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
 /* Join the thread; @wait: give it the CHECK bound to finish first. */
 static enum state_err join(struct state_session *s, bool wait)
 {
-	struct timespec until;
+	/* In slices, so that a stop signal is not kept waiting for the whole bound. */
+	for (int waited = 0; wait && waited < STATE_SESSION_CHECK_WAIT_MS && !interrupted(s);
+	     waited += 50) {
+		struct timespec until;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += STATE_SESSION_CHECK_WAIT_MS / 1000;
-	if (wait && !pthread_timedjoin_np(s->thread, NULL, &until))
-		return s->result;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 50 * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		if (!pthread_timedjoin_np(s->thread, NULL, &until))
+			return s->result;
+	}
 	if (eventfd_write(s->abort_fd, 1))
 		vb_err("state transfer: cannot signal the abort: %s", strerror(errno));
 	pthread_join(s->thread, NULL);

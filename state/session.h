@@ -26,6 +26,7 @@ struct state_session {
 	pthread_t thread;
 	int fd;
 	int abort_fd;
+	int interrupt_fd; /* not owned; readable: CHECK stops waiting (a stop signal), or -1 */
 	uint32_t direction; /* 0 save, 1 load */
 	uint64_t owner; /* the connection that started it */
 	struct state_writer w; /* save: the serialised device */
@@ -91,8 +92,8 @@ void state_session_refuse(struct state_session *s, uint64_t owner, enum state_er
  * @s:		the session
  * @owner:	the connection that asks
  *
- * Waits at most STATE_SESSION_CHECK_WAIT_MS; a transfer still moving then
- * is aborted. Call it with no lock held. The session stays open on success
+ * Waits at most STATE_SESSION_CHECK_WAIT_MS, or until s->interrupt_fd is
+ * readable; a transfer still moving then is aborted. Call it with no lock held. The session stays open on success
  * of a load, so that the caller can apply s->load, then state_session_end().
  * Return: the enum state_err of the transfer (STATE_E_INCOMPLETE when it
  * was aborted for taking too long); with no transfer running, the result

@@ -403,6 +403,7 @@ int vu_server_run(struct vu_server *s, int stop_fd)
 {
 	struct vu_pollset p;
 
+	s->xfer.interrupt_fd = stop_fd; /* a CHECK that waits gives way to SIGTERM */
 	for (;;) {
 		int64_t now = vu_now_ms();
 

@@ -346,14 +346,17 @@ TEST_F (stall, check_on_another_connection_never_reports_someone_elses_transfer)
 
 /*
  * SIGTERM with every kind of stalled peer at once, on a daemon whose
- * timeouts would not drop any of them for minutes.
+ * timeouts would not drop any of them for minutes, and the main loop in a
+ * CHECK_DEVICE_STATE that waits (up to 2 s) for a load that never comes.
  */
 TEST (sigterm_ends_the_daemon_within_a_second_whatever_the_peers_do) {
 	static const char *const more[] = { "--message-timeout", "600", "--control-idle-timeout",
 					    "0", NULL };
 	struct vu_hdr h = { .request = VHOST_USER_GET_FEATURES, .flags = VHOST_USER_VERSION };
-	int fds[40], n = 0, status = 0, ret;
+	int fds[40], n = 0, status = 0, ret, pipe_fds[2], backend_fd = -1;
 	struct daemon d = { .vd.pid = -1 };
+	struct fe_vu load;
+	uint32_t err = 1;
 	char dir[64];
 	int64_t t0;
 
@@ -377,12 +380,22 @@ TEST (sigterm_ends_the_daemon_within_a_second_whatever_the_peers_do) {
 		if (send(fds[n], &h, sizeof(h), MSG_DONTWAIT | MSG_NOSIGNAL) != sizeof(h))
 			break;
 	n++;
+	/* A load whose bytes never come, and a CHECK that waits for them. */
+	ASSERT_EQ(0, fe_vu_connect(&load, d.ctl, 2000));
+	ASSERT_EQ(0, fe_state_negotiate(&load));
+	ASSERT_EQ(0, pipe2(pipe_fds, O_CLOEXEC));
+	ASSERT_EQ(0, fe_state_set_fd(&load, FE_STATE_LOAD, FE_STATE_PHASE_STOPPED, pipe_fds[0],
+				     &backend_fd, &err));
+	ASSERT_EQ(0, err);
+	close(pipe_fds[0]);
+	ASSERT_EQ(0, send_header_part(load.sock, VHOST_USER_CHECK_DEVICE_STATE, 0,
+				      sizeof(struct vu_hdr)));
 	/* Sixteen idle control clients, and more in the backlog. */
 	for (int i = 0; i < 16 + 8; i++) {
 		fds[n] = peer_connect(d.ctl);
 		ASSERT_LE(0, fds[n++]);
 	}
-	usleep(200 * 1000); /* let the daemon take them all in */
+	usleep(300 * 1000); /* let the daemon take them all in, and start waiting in CHECK */
 	ASSERT_TRUE(vd_alive(&d.vd));
 
 	t0 = now_ms();
@@ -392,6 +405,8 @@ TEST (sigterm_ends_the_daemon_within_a_second_whatever_the_peers_do) {
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	for (int i = 0; i < n; i++)
 		close(fds[i]);
+	close(pipe_fds[1]);
+	fe_vu_disconnect(&load);
 	if (_metadata->exit_code == KSFT_FAIL)
 		vd_dump_log(&d.vd);
 	vd_cleanup(&d.vd);
