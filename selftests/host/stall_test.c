@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "frontend/fe_ctl.h"
@@ -200,26 +201,40 @@ TEST_F (stall, a_payload_that_never_comes_loses_its_fds_too) {
  * never read: the daemon drops the peer when its queue is full, and its
  * own sends never block.
  */
-static void flood_without_reading(struct __test_metadata *_metadata, const char *path,
-				  const char *ctl_other, struct daemon *d)
+/* Send @m on @fd as fast as it is taken, never reading: the send error that ended it, or 0. */
+static int flood(int fd, const struct vu_msg *m, long *sent)
 {
-	struct vu_hdr h = { .request = VHOST_USER_GET_FEATURES, .flags = VHOST_USER_VERSION };
-	int fd = peer_connect(path);
+	struct iovec iov[2] = { { (void *)&m->hdr, sizeof(m->hdr) },
+				{ (void *)&m->payload, m->hdr.size } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 	int64_t start = now_ms();
-	long sent = 0;
-	int err = 0;
 
-	ASSERT_LE(0, fd);
-	while (!err && now_ms() - start < 10000) {
+	*sent = 0;
+	while (now_ms() - start < 10000) {
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 
-		if (send(fd, &h, sizeof(h), MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(h))
-			sent++;
+		if (sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+			(*sent)++;
 		else if (errno == EAGAIN)
 			poll(&p, 1, 100);
 		else
-			err = errno;
+			return errno;
 	}
+	return 0;
+}
+
+static void flood_without_reading(struct __test_metadata *_metadata, const char *path,
+				  const char *ctl_other, struct daemon *d)
+{
+	struct vu_msg m = { .hdr = { .request = VHOST_USER_GET_FEATURES,
+				     .flags = VHOST_USER_VERSION } };
+	int fd = peer_connect(path);
+	int64_t start = now_ms();
+	long sent;
+	int err;
+
+	ASSERT_LE(0, fd);
+	err = flood(fd, &m, &sent);
 	EXPECT_TRUE(err == EPIPE || err == ECONNRESET)
 	TH_LOG("after %ld requests in %lld ms: %s", sent, (long long)(now_ms() - start),
 	       strerror(err));
@@ -239,6 +254,31 @@ TEST_F (stall, a_front_end_that_never_reads_its_replies_is_dropped) {
 TEST_F (stall, a_control_client_that_never_reads_its_replies_is_dropped) {
 	flood_without_reading(_metadata, self->d.ctl, NULL, &self->d);
 	EXPECT_TRUE(vd_log_contains(&self->d.vd, "dropping the control client 0 (pid"));
+	expect_healthy(_metadata, self);
+}
+
+/*
+ * GET_INFLIGHT_FD replies carry an fd each: those the peer leaves unread,
+ * queued in the daemon or in flight in the socket, are all closed when it
+ * is dropped.
+ */
+TEST_F (stall, unread_replies_with_fds_leak_nothing) {
+	struct vu_msg m = { .hdr = { .request = VHOST_USER_GET_INFLIGHT_FD,
+				     .flags = VHOST_USER_VERSION,
+				     .size = sizeof(struct vu_inflight) } };
+	struct fe_vu vu;
+	long sent;
+	int err;
+
+	ASSERT_EQ(0, fe_vu_connect(&vu, self->d.vd.sock, 2000));
+	ASSERT_EQ(0, fe_vu_negotiate(&vu, 0, 1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD, NULL));
+	m.payload.inflight = (struct vu_inflight){ .num_queues = NQ, .queue_size = 128 };
+	err = flood(vu.sock, &m, &sent);
+	EXPECT_TRUE(err == EPIPE || err == ECONNRESET)
+	TH_LOG("after %ld requests: %s", sent, strerror(err));
+	fe_vu_disconnect(&vu);
+	EXPECT_TRUE(vd_log_contains(&self->d.vd, "dropping the front-end (pid"));
+	EXPECT_FALSE(vd_log_contains(&self->d.vd, "GET_INFLIGHT_FD failed"));
 	expect_healthy(_metadata, self);
 }
 
