@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 
 #include "frontend/fe_ctl.h"
 #include "state/state.h"
@@ -24,14 +23,6 @@
 /* Served "meanwhile": well inside the message timeout. */
 #define PROMPT_MS 500
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A raw connection to @path, or -errno. */
 static int peer_connect(const char *path)
 {
@@ -41,21 +32,41 @@ static int peer_connect(const char *path)
 	return ret ? ret : vu.sock;
 }
 
-/* Send @len bytes of a header of @request with payload @size: part of a message. */
-static int send_header_part(int fd, uint32_t request, uint32_t size, size_t len)
+/* Send @len bytes of a header of @request with payload @size, and @pass_fd if >= 0. */
+static int send_header_fd(int fd, uint32_t request, uint32_t size, size_t len, int pass_fd)
 {
 	struct vu_hdr h = { .request = request, .flags = VHOST_USER_VERSION, .size = size };
+	char control[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { &h, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	return send(fd, &h, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
+	if (pass_fd >= 0) {
+		struct cmsghdr *cm;
+
+		mh.msg_control = control;
+		mh.msg_controllen = sizeof(control);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	}
+	return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
+}
+
+/* Part of a message: @len bytes of its header. */
+static int send_header_part(int fd, uint32_t request, uint32_t size, size_t len)
+{
+	return send_header_fd(fd, request, size, len, -1);
 }
 
 /* Wait for the daemon to close @fd: ms it took, or -ETIMEDOUT. Replies are read and dropped. */
 static int wait_dropped(int fd, int timeout_ms)
 {
-	int64_t start = now_ms();
+	int64_t start = vd_now_ms();
 	char buf[4096];
 
-	while (now_ms() - start < timeout_ms) {
+	while (vd_now_ms() - start < timeout_ms) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t n;
 
@@ -63,7 +74,7 @@ static int wait_dropped(int fd, int timeout_ms)
 			continue;
 		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n == 0 || (n < 0 && errno == ECONNRESET))
-			return (int)(now_ms() - start);
+			return (int)(vd_now_ms() - start);
 	}
 	return -ETIMEDOUT;
 }
@@ -125,7 +136,7 @@ static void expect_healthy(struct __test_metadata *_metadata, FIXTURE_DATA(stall
 static void expect_dropped_on_time(struct __test_metadata *_metadata, int fd, int64_t since)
 {
 	int waited = wait_dropped(fd, 3 * MSG_TIMEOUT_MS);
-	int64_t took = now_ms() - since;
+	int64_t took = vd_now_ms() - since;
 
 	EXPECT_LE(0, waited) TH_LOG("the stalled peer was never dropped");
 	EXPECT_LE(MSG_TIMEOUT_MS - 100, took);
@@ -134,13 +145,13 @@ static void expect_dropped_on_time(struct __test_metadata *_metadata, int fd, in
 
 TEST_F (stall, half_a_header_on_the_front_end_socket_stalls_nothing_and_is_dropped) {
 	int fd = peer_connect(self->d.vd.sock);
-	int64_t since = now_ms();
+	int64_t since = vd_now_ms();
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, send_header_part(fd, VHOST_USER_GET_FEATURES, 0, 6));
 	/* The control socket is served while the front-end stalls. */
 	EXPECT_EQ(0, ctl_served(self->d.ctl));
-	EXPECT_GT(PROMPT_MS, now_ms() - since);
+	EXPECT_GT(PROMPT_MS, vd_now_ms() - since);
 	expect_dropped_on_time(_metadata, fd, since);
 	close(fd);
 	EXPECT_TRUE(vd_log_contains(&self->d.vd, "dropping the front-end (pid"));
@@ -150,14 +161,14 @@ TEST_F (stall, half_a_header_on_the_front_end_socket_stalls_nothing_and_is_dropp
 
 TEST_F (stall, half_a_header_on_the_control_socket_stalls_nothing_and_is_dropped) {
 	int fd = peer_connect(self->d.ctl);
-	int64_t since = now_ms();
+	int64_t since = vd_now_ms();
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, send_header_part(fd, VHOST_USER_GET_FEATURES, 0, 11));
 	/* A whole front-end bring-up and I/O while the control client stalls. */
 	EXPECT_EQ(0, attach_and_do_io(_metadata, &self->d, 3));
 	EXPECT_EQ(0, ctl_served(self->d.ctl));
-	EXPECT_GT(MSG_TIMEOUT_MS, now_ms() - since);
+	EXPECT_GT(MSG_TIMEOUT_MS, vd_now_ms() - since);
 	expect_dropped_on_time(_metadata, fd, since);
 	close(fd);
 	EXPECT_TRUE(
@@ -169,7 +180,7 @@ TEST_F (stall, half_a_header_on_the_control_socket_stalls_nothing_and_is_dropped
 TEST_F (stall, a_payload_shorter_than_its_header_promised_is_dropped) {
 	uint64_t nregions = 1;
 	int fd = peer_connect(self->d.vd.sock);
-	int64_t since = now_ms();
+	int64_t since = vd_now_ms();
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, send_header_part(fd, VHOST_USER_SET_MEM_TABLE, 40, sizeof(struct vu_hdr)));
@@ -184,33 +195,34 @@ TEST_F (stall, a_payload_shorter_than_its_header_promised_is_dropped) {
 /* The largest payload a header may promise, none of which comes, with an fd. */
 TEST_F (stall, a_payload_that_never_comes_loses_its_fds_too) {
 	int fd = peer_connect(self->d.ctl);
-	int64_t since = now_ms();
+	int64_t since = vd_now_ms();
+	int p[2];
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, send_header_part(fd, VHOST_USER_SET_DEVICE_STATE_FD, VU_PAYLOAD_MAX,
-				      sizeof(struct vu_hdr)));
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
+	ASSERT_EQ(0, send_header_fd(fd, VHOST_USER_SET_DEVICE_STATE_FD, VU_PAYLOAD_MAX,
+				    sizeof(struct vu_hdr), p[1]));
+	close(p[1]);
 	EXPECT_EQ(0, attach_and_do_io(_metadata, &self->d, 4));
 	expect_dropped_on_time(_metadata, fd, since);
 	close(fd);
 	EXPECT_TRUE(vd_log_contains(&self->d.vd, "12 bytes of a message, then nothing"));
+	/* The daemon closed the pipe end it got: the read end sees end of file. */
+	EXPECT_EQ(0, read(p[0], &since, sizeof(since)));
+	close(p[0]);
 	expect_healthy(_metadata, self);
 }
 
-/*
- * Requests with a reply, sent as fast as the daemon takes them, replies
- * never read: the daemon drops the peer when its queue is full, and its
- * own sends never block.
- */
 /* Send @m on @fd as fast as it is taken, never reading: the send error that ended it, or 0. */
 static int flood(int fd, const struct vu_msg *m, long *sent)
 {
 	struct iovec iov[2] = { { (void *)&m->hdr, sizeof(m->hdr) },
 				{ (void *)&m->payload, m->hdr.size } };
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-	int64_t start = now_ms();
+	int64_t start = vd_now_ms();
 
 	*sent = 0;
-	while (now_ms() - start < 10000) {
+	while (vd_now_ms() - start < 10000) {
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 
 		if (sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
@@ -223,22 +235,27 @@ static int flood(int fd, const struct vu_msg *m, long *sent)
 	return 0;
 }
 
+/*
+ * Requests with a reply, sent as fast as the daemon takes them, replies
+ * never read: the daemon drops the peer when its queue is full, and its
+ * own sends never block.
+ */
 static void flood_without_reading(struct __test_metadata *_metadata, const char *path,
 				  const char *ctl_other, struct daemon *d)
 {
 	struct vu_msg m = { .hdr = { .request = VHOST_USER_GET_FEATURES,
 				     .flags = VHOST_USER_VERSION } };
 	int fd = peer_connect(path);
-	int64_t start = now_ms();
+	int64_t start = vd_now_ms();
 	long sent;
 	int err;
 
 	ASSERT_LE(0, fd);
 	err = flood(fd, &m, &sent);
 	EXPECT_TRUE(err == EPIPE || err == ECONNRESET)
-	TH_LOG("after %ld requests in %lld ms: %s", sent, (long long)(now_ms() - start),
+	TH_LOG("after %ld requests in %lld ms: %s", sent, (long long)(vd_now_ms() - start),
 	       strerror(err));
-	EXPECT_GT(3000, now_ms() - start);
+	EXPECT_GT(3000, vd_now_ms() - start);
 	close(fd);
 	EXPECT_TRUE(vd_log_contains(&d->vd, "replies unread"));
 	if (ctl_other)
@@ -319,10 +336,10 @@ TEST_F (stall, an_idle_control_client_is_dropped_after_the_idle_timeout) {
 
 	ASSERT_EQ(0, fe_vu_connect(&vu, self->d.ctl, 2000));
 	ASSERT_EQ(0, fe_vu_get_features(&vu, &features));
-	since = now_ms();
+	since = vd_now_ms();
 	waited = wait_dropped(vu.sock, 3 * IDLE_TIMEOUT_MS);
 	EXPECT_LE(IDLE_TIMEOUT_MS - 200, waited);
-	EXPECT_GE(IDLE_TIMEOUT_MS + 1000, now_ms() - since);
+	EXPECT_GE(IDLE_TIMEOUT_MS + 1000, vd_now_ms() - since);
 	fe_vu_disconnect(&vu);
 	EXPECT_TRUE(vd_log_contains(&self->d.vd, "dropping the control client 0 (pid"));
 	EXPECT_TRUE(vd_log_contains(&self->d.vd, "idle for 2 s"));
@@ -438,10 +455,11 @@ TEST (sigterm_ends_the_daemon_within_a_second_whatever_the_peers_do) {
 	usleep(300 * 1000); /* let the daemon take them all in, and start waiting in CHECK */
 	ASSERT_TRUE(vd_alive(&d.vd));
 
-	t0 = now_ms();
+	t0 = vd_now_ms();
 	ret = vd_stop(&d.vd, 5000, &status);
 	EXPECT_EQ(0, ret);
-	EXPECT_GT(1000, now_ms() - t0) TH_LOG("SIGTERM took %lld ms", (long long)(now_ms() - t0));
+	EXPECT_GT(1000, vd_now_ms() - t0)
+	TH_LOG("SIGTERM took %lld ms", (long long)(vd_now_ms() - t0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	for (int i = 0; i < n; i++)
 		close(fds[i]);

@@ -147,7 +147,7 @@ int vd_start_vduse(struct vd_proc *vd, const char *name, uint64_t image_size,
 	return vd_start_as(vd, name, image_size, extra);
 }
 
-static int64_t vd_now_ms(void)
+int64_t vd_now_ms(void)
 {
 	struct timespec ts;
 

@@ -89,6 +89,9 @@ bool vd_alive(struct vd_proc *vd);
 /* Print the daemon log as TAP comment lines. */
 void vd_dump_log(const struct vd_proc *vd);
 
+/* CLOCK_MONOTONIC in milliseconds, for tests that time the daemon. */
+int64_t vd_now_ms(void);
+
 /* Number of open fds of @pid, or -errno. */
 int vd_count_fds(pid_t pid);
 /* VmRSS of @pid in KiB, or -errno. */
