@@ -299,6 +299,28 @@ TEST_F (stall, unread_replies_with_fds_leak_nothing) {
 	expect_healthy(_metadata, self);
 }
 
+/* A second front-end waits in the backlog, stalling nothing, and is served when the first leaves. */
+TEST_F (stall, a_second_front_end_waits_its_turn) {
+	struct fe_blk_opts opts = { .num_queues = NQ, .mem_size = 1 << 20 };
+	uint8_t buf[4096] = { 9 };
+	struct vu_msg reply;
+	struct fe_blk first;
+	struct fe_vu second;
+
+	ASSERT_EQ(0, fe_blk_open(&first, self->d.vd.sock, &opts));
+	ASSERT_EQ(0, fe_vu_connect(&second, self->d.vd.sock, 2000));
+	ASSERT_EQ(0, fe_vu_request(&second, VHOST_USER_GET_FEATURES, NULL, 0, NULL, 0));
+	second.timeout_ms = PROMPT_MS;
+	EXPECT_EQ(-ETIMEDOUT, fe_vu_recv_reply(&second, VHOST_USER_GET_FEATURES, &reply));
+	EXPECT_EQ(0, ctl_served(self->d.ctl));
+	EXPECT_EQ(VIRTIO_BLK_S_OK, fe_blk_write(&first, 0, 8, buf, sizeof(buf)));
+	fe_blk_close(&first);
+	second.timeout_ms = 2000;
+	EXPECT_EQ(0, fe_vu_recv_reply(&second, VHOST_USER_GET_FEATURES, &reply));
+	fe_vu_disconnect(&second);
+	expect_healthy(_metadata, self);
+}
+
 #define MANY 33 /* the 32 served at once, and one more */
 
 TEST_F (stall, sixteen_control_clients_and_more_are_served_at_once) {
