@@ -299,7 +299,10 @@ TEST_F (stall, unread_replies_with_fds_leak_nothing) {
 	expect_healthy(_metadata, self);
 }
 
-/* A second front-end waits in the backlog, stalling nothing, and is served when the first leaves. */
+/*
+ * A second front-end waits in the backlog, stalling nothing, and is served
+ * when the first leaves.
+ */
 TEST_F (stall, a_second_front_end_waits_its_turn) {
 	struct fe_blk_opts opts = { .num_queues = NQ, .mem_size = 1 << 20 };
 	uint8_t buf[4096] = { 9 };
