@@ -52,8 +52,7 @@ struct vb_device_ops {
 	/* Device feature bits (virtio bits only; the transport adds its own). */
 	uint64_t (*features)(const struct vb_device *d);
 	/* Fill len bytes of the configuration space from offset; beyond it reads 0. */
-	void (*get_config)(const struct vb_device *d, uint32_t offset, uint8_t *buf,
-			   uint32_t len);
+	void (*get_config)(const struct vb_device *d, uint32_t offset, uint8_t *buf, uint32_t len);
 	/* Return: 0 or -EINVAL for a field that is not writable. */
 	int (*set_config)(struct vb_device *d, uint32_t offset, const uint8_t *buf, uint32_t len);
 	/* The device's own part of a reset; rings and memory are the core's. */
@@ -75,6 +74,13 @@ struct vb_device_ops {
 	 * NULL: nothing is cancellable, a capture drains.
 	 */
 	void (*cancel)(struct vb_ring *r, struct vb_req *req);
+	/*
+	 * Optional, on the worker's thread: its loop begins (arm the storage
+	 * back-end's events on the ring's io_uring; 0 or -errno, which ends
+	 * the worker) and ends (nothing is in flight any more).
+	 */
+	int (*queue_start)(struct vb_ring *r);
+	void (*queue_stop)(struct vb_ring *r);
 
 	/*
 	 * Throttling, optional: set the limits (0: none) and read them with

@@ -118,6 +118,18 @@ struct vb_ring {
 #define VB_RING_UD_IGNORE 3ull
 #define VB_RING_UD_TAG(req) ((uint64_t)(uintptr_t)(req) | 1ull)
 
+/*
+ * An event source on the worker's io_uring that is not a request: a storage
+ * back-end polls its socket or eventfd (IORING_OP_POLL_ADD) with
+ * VB_RING_UD_EVENT(ev), and the worker calls ev->fn with the result on the
+ * worker's own thread. The event must stay allocated until it completes.
+ */
+struct vb_ring_event {
+	void (*fn)(struct vb_ring *r, struct vb_ring_event *ev, int res);
+};
+
+#define VB_RING_UD_EVENT(ev) ((uint64_t)(uintptr_t)(ev) | 2ull)
+
 /**
  * vb_ring_init() - a stopped, disabled ring with no settings
  * @r:		the ring
@@ -343,6 +355,27 @@ int vb_ring_get_sqes(struct vb_ring *r, struct io_uring_sqe **sqes, unsigned int
  * @req:	the request
  */
 void vb_ring_submitted(struct vb_ring *r, struct io_uring_sqe *sqe, struct vb_req *req);
+
+/**
+ * vb_ring_io_started() - account one request's I/O started outside io_uring
+ * @r:		the ring, on its worker
+ *
+ * For a back-end whose completions come through an event
+ * (struct vb_ring_event): the ring waits for vb_ring_io_done() before it
+ * stops.
+ */
+static inline void vb_ring_io_started(struct vb_ring *r)
+{
+	r->io_pending++;
+}
+
+/**
+ * vb_ring_io_done() - the result of I/O started with vb_ring_io_started()
+ * @r:		the ring, on its worker
+ * @req:	the request
+ * @res:	bytes transferred or -errno (never -ECANCELED: that is a capture's)
+ */
+void vb_ring_io_done(struct vb_ring *r, struct vb_req *req, int res);
 
 /**
  * vb_ring_fail() - a request the driver made malformed: stop processing

@@ -170,6 +170,17 @@ static int arm_read(struct vb_ring *r, int fd, uint64_t *buf, uint64_t tag)
 	return 0;
 }
 
+static void keep_unfinished(struct vb_ring *r, struct vb_req *req);
+
+void vb_ring_io_done(struct vb_ring *r, struct vb_req *req, int res)
+{
+	r->io_pending--;
+	if (r->cancelled && res == -ECANCELED)
+		keep_unfinished(r, req);
+	else
+		r->dev->ops->io_done(r, req, res);
+}
+
 /* Start the request at head, which the ring (or the in-flight region) handed us. */
 static void start_request(struct vb_ring *r, uint16_t head)
 {
@@ -319,6 +330,10 @@ void *vb_ring_worker(void *arg)
 		worker_ends(r, "cannot arm the kick");
 		return NULL;
 	}
+	if (r->dev->ops->queue_start && r->dev->ops->queue_start(r)) {
+		worker_ends(r, "its storage back-end cannot start");
+		return NULL;
+	}
 	if (r->nresubmit)
 		vb_info("vq %u: resubmitting %d in-flight request(s)", r->index, r->nresubmit);
 	for (int i = 0; i < r->nresubmit; i++)
@@ -371,11 +386,13 @@ void *vb_ring_worker(void *arg)
 			}
 			if (ud & 1)
 				continue; /* VB_RING_UD_IGNORE, VB_RING_UD_TAG() */
-			r->io_pending--;
-			if (r->cancelled && cqe->res == -ECANCELED)
-				keep_unfinished(r, io_uring_cqe_get_data(cqe));
-			else
-				r->dev->ops->io_done(r, io_uring_cqe_get_data(cqe), cqe->res);
+			if (ud & 2) {
+				struct vb_ring_event *ev = (void *)(uintptr_t)(ud & ~3ull);
+
+				ev->fn(r, ev, cqe->res);
+				continue;
+			}
+			vb_ring_io_done(r, io_uring_cqe_get_data(cqe), cqe->res);
 			/* The kernel met a truncated buffer: no SIGBUS, an -EFAULT. */
 			if (cqe->res == -EFAULT)
 				lose_mem(r, "its I/O met memory the front-end shrank (EFAULT)");
@@ -385,6 +402,8 @@ void *vb_ring_worker(void *arg)
 			last_work = now_ns();
 		check_mem(r);
 	}
+	if (r->dev->ops->queue_stop)
+		r->dev->ops->queue_stop(r);
 	if (failed)
 		worker_ends(r, "its event loop failed");
 	return NULL;

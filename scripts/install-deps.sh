@@ -19,11 +19,14 @@ cache=${VBLKD_CACHE:-/var/cache/vblkd}
 sources=/etc/apt/sources.list.d/debian.sources
 bpo_list=/etc/apt/sources.list.d/vblkd-bookworm-backports.sources
 
-build_pkgs=(meson ninja-build pkgconf gcc liburing-dev libmnl-dev xz-utils
+build_pkgs=(meson ninja-build pkgconf gcc liburing-dev libmnl-dev libnbd-dev librbd-dev xz-utils
 	    busybox-static cpio kmod python3)
 bpo_pkgs=(qemu-system-x86 qemu-utils)
 test_pkgs=(debootstrap iproute2
 	   systemd) # systemd-socket-activate: the socket-activation test
+# Network disks for the nbd/rbd tests: an NBD server and a throwaway Ceph
+# cluster (scripts/ceph-cluster.sh); without recommends (~250 MB, no daemon starts).
+netdisk_pkgs=(nbdkit ceph-mon ceph-osd ceph-common)
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -69,6 +72,15 @@ install_pkgs() {
 	apt_update
 	# shellcheck disable=SC2086
 	sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $m
+}
+
+install_pkgs_norec() {
+	local m
+	m=$(missing "$@")
+	[ -z "$m" ] && return 0
+	apt_update
+	# shellcheck disable=SC2086
+	sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $m
 }
 
 install_qemu() {
@@ -172,6 +184,7 @@ case "$what" in
 build) install_pkgs "${build_pkgs[@]}"; fetch_kselftest ;;
 test)
 	install_pkgs "${build_pkgs[@]}" "${test_pkgs[@]}"
+	install_pkgs_norec "${netdisk_pkgs[@]}"
 	fetch_kselftest
 	install_qemu
 	fetch_kernel

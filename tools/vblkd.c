@@ -23,7 +23,8 @@ static int probe_io_uring(void)
 
 	if (ret) {
 		vb_err("io_uring is unavailable: %s (a kernel of 5.6 or later is needed, and "
-		       "sysctl kernel.io_uring_disabled must be 0)", strerror(-ret));
+		       "sysctl kernel.io_uring_disabled must be 0)",
+		       strerror(-ret));
 		return ret;
 	}
 	io_uring_queue_exit(&ring);
@@ -122,14 +123,15 @@ int main(int argc, char **argv)
 	if (probe_io_uring())
 		return EXIT_FAILURE;
 	ret = blk_dev_open(&blk, &args.blk);
-	if (ret)
-		goto out_signals;
+	if (ret) {
+		close(stop_fd);
+		return 2; /* a disk that cannot be used is bad input, as a bad option is */
+	}
 	blk_dev_vdev(blk)->suspend_mode = args.suspend_mode;
 	blk_dev_vdev(blk)->poll_us = args.poll_us;
 	vb_info("serving %s: %llu sectors, %u queue(s) of up to %u%s%s", args.blk.image,
-		(unsigned long long)blk->limits.capacity, args.blk.num_queues,
-		args.blk.queue_size, args.blk.read_only ? ", read-only" : "",
-		args.blk.direct ? ", O_DIRECT" : "");
+		(unsigned long long)blk->limits.capacity, args.blk.num_queues, args.blk.queue_size,
+		args.blk.read_only ? ", read-only" : "", args.blk.direct ? ", O_DIRECT" : "");
 	if (args.vduse) {
 		ret = run_vduse(&args, blk_dev_vdev(blk), stop_fd);
 		goto out_close;
@@ -151,7 +153,6 @@ int main(int argc, char **argv)
 out_close:
 	/* A failed flush of what the guest wrote fails the exit status too. */
 	ret = blk_dev_close(blk) ?: ret;
-out_signals:
 	close(stop_fd);
 	return ret ? EXIT_FAILURE : EXIT_SUCCESS;
 }

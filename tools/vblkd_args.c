@@ -39,10 +39,21 @@ static const char usage[] =
 	"                             DIR/NAME.inflight, so a vblkd restarted after a\n"
 	"                             crash resubmits the requests in flight\n"
 	"  --image FILE               disk image (required); not locked, so a\n"
-	"                             migration destination can open it too\n"
+	"                             migration destination can open it too. Also:\n"
+	"                               null:SIZE  reads zeroes, drops writes\n"
+	"                                          (SIZE with K, M, G or T)\n"
+	"                               nbd://HOST[:PORT]/EXPORT\n"
+	"                               nbd+unix:///EXPORT?socket=PATH\n"
+	"                               rbd:POOL/IMAGE[@SNAP][:conf=PATH][:id=USER]\n"
+	"                             (docs/storage.md)\n"
 	"  --image-id ID              identity of the disk, up to 256 bytes; a\n"
 	"                             device state saved for another identity is\n"
-	"                             refused (default: empty)\n"
+	"                             refused (default: empty for a file; the URI\n"
+	"                             without its query for NBD; rbd:POOL/IMAGE)\n"
+	"  --rbd-break-lock           with rbd: at open, blocklist and break an\n"
+	"                             exclusive lock a dead client left (no ~30 s\n"
+	"                             stall after kill -9); only when no other\n"
+	"                             live vblkd writes the image\n"
 	"  --control-socket PATH      also listen on PATH (0600) for device-state\n"
 	"                             transfers (SET_DEVICE_STATE_FD,\n"
 	"                             CHECK_DEVICE_STATE) while a front-end holds\n"
@@ -138,6 +149,7 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 		{ "serial", required_argument, NULL, 'S' },
 		{ "logical-block-size", required_argument, NULL, 'b' },
 		{ "direct", no_argument, NULL, 'd' },
+		{ "rbd-break-lock", no_argument, NULL, 'L' },
 		{ "io-delay-ms", required_argument, NULL, 'D' },
 		{ "throttle-iops", required_argument, NULL, 'O' },
 		{ "throttle-bps", required_argument, NULL, 'B' },
@@ -236,6 +248,9 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 			break;
 		case 'd':
 			a->blk.direct = true;
+			break;
+		case 'L':
+			a->blk.rbd_break_lock = true;
 			break;
 		case 'D':
 			if (parse_uint("io-delay-ms", optarg, 0, 60000, false, &v))

@@ -29,9 +29,13 @@ uint64_t blk_dev_features(const struct vb_device *d)
 		     1ull << VIRTIO_RING_F_EVENT_IDX | 1ull << VIRTIO_BLK_F_SEG_MAX |
 		     1ull << VIRTIO_BLK_F_SIZE_MAX | 1ull << VIRTIO_BLK_F_BLK_SIZE |
 		     1ull << VIRTIO_BLK_F_TOPOLOGY | 1ull << VIRTIO_BLK_F_FLUSH |
-		     1ull << VIRTIO_BLK_F_CONFIG_WCE | 1ull << VIRTIO_BLK_F_MQ |
-		     1ull << VIRTIO_BLK_F_DISCARD | 1ull << VIRTIO_BLK_F_WRITE_ZEROES;
+		     1ull << VIRTIO_BLK_F_CONFIG_WCE | 1ull << VIRTIO_BLK_F_MQ;
 
+	/* What the storage back-end can do. */
+	if (dev->be->can_discard)
+		f |= 1ull << VIRTIO_BLK_F_DISCARD;
+	if (dev->be->can_write_zeroes)
+		f |= 1ull << VIRTIO_BLK_F_WRITE_ZEROES;
 	if (dev->opts.read_only)
 		f |= 1ull << VIRTIO_BLK_F_RO;
 	/* Writeback can be switched only through a writable config space. */
@@ -71,7 +75,8 @@ void blk_dev_get_config(const struct vb_device *d, uint32_t offset, uint8_t *buf
 	memset(buf, 0, len);
 	if (offset >= sizeof(cfg))
 		return;
-	memcpy(buf, (uint8_t *)&cfg + offset, len < sizeof(cfg) - offset ? len : sizeof(cfg) - offset);
+	memcpy(buf, (uint8_t *)&cfg + offset,
+	       len < sizeof(cfg) - offset ? len : sizeof(cfg) - offset);
 }
 
 int blk_dev_set_config(struct vb_device *d, uint32_t offset, const uint8_t *buf, uint32_t len)

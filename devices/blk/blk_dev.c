@@ -3,14 +3,10 @@
 #include "devices/blk/blk_dev.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
-#include <linux/fs.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 
@@ -36,6 +32,8 @@ const struct vb_device_ops blk_dev_ops = {
 	.handle = blk_io_handle,
 	.io_done = blk_io_done,
 	.cancel = blk_io_cancel,
+	.queue_start = blk_io_queue_start,
+	.queue_stop = blk_io_queue_stop,
 	.set_throttle = blk_set_throttle,
 	.get_throttle = blk_get_throttle,
 	.save = blk_state_save,
@@ -47,24 +45,14 @@ const struct vb_device_ops blk_dev_ops = {
 	.apply = blk_state_apply,
 };
 
-static int image_size(int fd, uint64_t *size)
-{
-	struct stat st;
-
-	if (fstat(fd, &st))
-		return -errno;
-	if (S_ISBLK(st.st_mode))
-		return ioctl(fd, BLKGETSIZE64, size) ? -errno : 0;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	*size = (uint64_t)st.st_size;
-	return 0;
-}
-
 int blk_dev_open(struct blk_dev **out, const struct blk_opts *opts)
 {
-	/* No lock: during migration the destination opens the same image. */
-	int flags = (opts->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	struct vb_backend_opts bo = {
+		.read_only = opts->read_only,
+		.direct = opts->direct,
+		.rbd_break_lock = opts->rbd_break_lock,
+		.num_queues = opts->num_queues,
+	};
 	struct blk_dev *dev;
 	uint64_t size;
 	int ret;
@@ -79,30 +67,23 @@ int blk_dev_open(struct blk_dev **out, const struct blk_opts *opts)
 		goto err_free;
 	}
 	dev->opts = *opts;
-	if (opts->direct)
-		flags |= O_DIRECT;
-	dev->fd = open(opts->image, flags);
-	if (dev->fd < 0) {
-		ret = -errno;
-		vb_err("cannot open image %s: %s", opts->image, strerror(-ret));
+	ret = vb_backend_open(&dev->be, opts->image, &bo);
+	if (ret)
 		goto err_fini;
-	}
-	ret = image_size(dev->fd, &size);
-	if (ret) {
-		vb_err("cannot size image %s: %s", opts->image, strerror(-ret));
-		goto err_close;
-	}
+	size = dev->be->size;
+	dev->opts.read_only = dev->be->read_only;
 	if (size % opts->logical_block_size)
 		vb_warn("image size %llu is not a multiple of the %u-byte block; the tail is unused",
 			(unsigned long long)size, opts->logical_block_size);
 	memcpy(dev->serial, opts->serial, strnlen(opts->serial, BLK_SERIAL_LEN));
-	if (opts->image_id)
-		snprintf(dev->image_id, sizeof(dev->image_id), "%s", opts->image_id);
+	/* A network disk is known by its name: a state load refuses another. */
+	snprintf(dev->image_id, sizeof(dev->image_id), "%s",
+		 opts->image_id ? opts->image_id : dev->be->id);
 	dev->limits = (struct blk_limits){
 		.capacity =
 			size / opts->logical_block_size * (opts->logical_block_size / BLK_SECTOR),
 		.lbs_sectors = opts->logical_block_size / BLK_SECTOR,
-		.read_only = opts->read_only,
+		.read_only = dev->opts.read_only,
 		.serial = dev->serial,
 	};
 	dev->delay_ns = (uint64_t)opts->io_delay_ms * 1000000ull;
@@ -119,7 +100,7 @@ int blk_dev_open(struct blk_dev **out, const struct blk_opts *opts)
 	return 0;
 
 err_close:
-	close(dev->fd);
+	vb_backend_close(dev->be);
 err_fini:
 	vb_dev_fini(&dev->vdev);
 err_free:
@@ -136,11 +117,7 @@ int blk_dev_close(struct blk_dev *dev)
 	vb_dev_fini(&dev->vdev);
 	blk_throttle_fini(&dev->thr);
 	/* Nothing is lost on exit: what the guest wrote reaches the disk. */
-	if (fdatasync(dev->fd)) {
-		ret = -errno;
-		vb_err("flushing image %s: %s", dev->opts.image, strerror(-ret));
-	}
-	close(dev->fd);
+	ret = vb_backend_close(dev->be);
 	free(dev);
 	return ret;
 }

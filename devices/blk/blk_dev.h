@@ -13,6 +13,7 @@
 #include <linux/time_types.h>
 
 #include "core/device.h"
+#include "backends/backend.h"
 #include "devices/blk/blk_req.h"
 #include "devices/blk/blk_state.h"
 #include "devices/blk/blk_throttle.h"
@@ -39,6 +40,7 @@ struct blk_opts {
 	unsigned int queue_size;
 	bool read_only;
 	bool direct;
+	bool rbd_break_lock; /* --rbd-break-lock */
 	uint32_t logical_block_size;
 	unsigned int io_delay_ms; /* fault injection: a slow disk */
 	struct vb_throttle_limits throttle; /* --throttle-iops/-bps/-burst-ms */
@@ -48,7 +50,7 @@ struct blk_opts {
 struct blk_dev {
 	struct vb_device vdev;
 	struct blk_opts opts;
-	int fd;
+	struct vb_backend *be;
 	struct blk_limits limits;
 	char serial[BLK_SERIAL_LEN];
 	char image_id[BLK_IMAGE_ID_MAX + 1];
@@ -170,5 +172,19 @@ void blk_io_done(struct vb_ring *r, struct vb_req *req, int res);
  * wait; one whose I/O executes in the kernel is not, and completes.
  */
 void blk_io_cancel(struct vb_ring *r, struct vb_req *req);
+
+/**
+ * blk_io_queue_start() - blk_dev_ops.queue_start: the back-end arms its events
+ * @r:		the ring, on its worker
+ *
+ * Return: 0 or -errno.
+ */
+int blk_io_queue_start(struct vb_ring *r);
+
+/**
+ * blk_io_queue_stop() - blk_dev_ops.queue_stop: the worker's loop ends
+ * @r:		the ring, on its worker, with nothing in flight
+ */
+void blk_io_queue_stop(struct vb_ring *r);
 
 #endif

@@ -55,10 +55,10 @@ static void count_request(struct blk_dev *dev, unsigned int queue, const struct 
 		return;
 	if (status != VIRTIO_BLK_S_OK)
 		count(dev, queue, BLK_CNT_ERRORS, 1);
-	else if (r->op == BLK_OP_READ)
-		count(dev, queue, BLK_CNT_READ_BYTES, r->len);
-	else if (r->op == BLK_OP_WRITE)
-		count(dev, queue, BLK_CNT_WRITE_BYTES, r->len);
+	else if (r->io.op == VB_BIO_READ)
+		count(dev, queue, BLK_CNT_READ_BYTES, r->io.len);
+	else if (r->io.op == VB_BIO_WRITE)
+		count(dev, queue, BLK_CNT_WRITE_BYTES, r->io.len);
 }
 
 static void complete(struct vb_ring *r, struct blk_req *req, uint8_t status)
@@ -68,71 +68,49 @@ static void complete(struct vb_ring *r, struct blk_req *req, uint8_t status)
 	vb_ring_log_write(r, req->status_gpa, 1);
 	/* Reads and GET_ID wrote into the data buffers. */
 	if (status == VIRTIO_BLK_S_OK &&
-	    (req->op == BLK_OP_READ || req->type == VIRTIO_BLK_T_GET_ID))
-		for (unsigned int i = 0; i < req->ndata; i++)
+	    (req->io.op == VB_BIO_READ || req->type == VIRTIO_BLK_T_GET_ID))
+		for (unsigned int i = 0; i < req->io.niov; i++)
 			vb_ring_log_write(r, req->data_gpa[i], req->data[i].iov_len);
 	count_request(blk_of(r->dev), r->index, req, status);
 	vb_ring_complete(r, &req->vreq, status == VIRTIO_BLK_S_OK ? req->written : 1);
 }
 
-/*
- * Submission entries for one request. A request that must wait (the
- * throttle's debt, or --io-delay-ms emulating a slow disk) gets a timeout
- * linked in front of its I/O: the wait costs nothing, and a capture cancels
- * the timeout, which cancels the I/O behind it. Return: the I/O's entry, or
- * NULL.
- */
-static struct io_uring_sqe *get_io_sqe(struct vb_ring *r, struct blk_dev *dev,
-				       struct blk_req *req)
+/* Hand the request to the storage back-end: one call through its ops. */
+static void start_io(struct vb_ring *r, struct blk_dev *dev, struct blk_req *req)
 {
-	uint64_t bytes = req->op == BLK_OP_READ || req->op == BLK_OP_WRITE ? req->len : 0;
-	uint64_t wait = blk_throttle_take(&dev->thr, bytes) + dev->delay_ns;
-	struct io_uring_sqe *sqes[2];
+	int ret;
 
-	req->timed = false;
-	if (!wait)
-		return vb_ring_get_sqes(r, sqes, 1) ? NULL : sqes[0];
-	/* A link must not be split across submissions. */
-	if (vb_ring_get_sqes(r, sqes, 2))
-		return vb_ring_get_sqes(r, sqes, 1) ? NULL : sqes[0]; /* undelayed */
-	req->wait_ts.tv_sec = (long long)(wait / 1000000000ull);
-	req->wait_ts.tv_nsec = (long long)(wait % 1000000000ull);
-	io_uring_prep_timeout(sqes[0], &req->wait_ts, 0, IORING_TIMEOUT_ETIME_SUCCESS);
-	sqes[0]->flags |= IOSQE_IO_LINK;
-	io_uring_sqe_set_data64(sqes[0], VB_RING_UD_TAG(req));
-	req->timed = true;
-	return sqes[1];
+	req->io.fua = req->io.op == VB_BIO_WRITE && !atomic_load(&dev->wce);
+	ret = dev->be->ops->submit(dev->be, r, &req->io);
+	if (ret) {
+		vb_err_rl("vq %u: %s I/O not started: %s", r->index, dev->be->ops->kind,
+			  strerror(-ret));
+		complete(r, req, VIRTIO_BLK_S_IOERR);
+	}
 }
 
+/*
+ * A request that must wait (the throttle's debt, or --io-delay-ms emulating
+ * a slow disk) first waits on a timeout on the ring's io_uring, whatever
+ * the back-end: the wait costs nothing, and a capture cancels it. Its
+ * completion comes to blk_io_done(), which then starts the I/O.
+ */
 static void submit_io(struct vb_ring *r, struct blk_req *req)
 {
 	struct blk_dev *dev = blk_of(r->dev);
-	struct io_uring_sqe *sqe = get_io_sqe(r, dev, req);
+	uint64_t bytes = req->io.op == VB_BIO_READ || req->io.op == VB_BIO_WRITE ? req->io.len : 0;
+	uint64_t wait = blk_throttle_take(&dev->thr, bytes) + dev->delay_ns;
+	struct io_uring_sqe *sqe;
 
-	if (!sqe) {
-		vb_err_rl("vq %u: io_uring submission queue unavailable", r->index);
-		complete(r, req, VIRTIO_BLK_S_IOERR);
+	req->waiting = false;
+	if (!wait || vb_ring_get_sqes(r, &sqe, 1)) {
+		start_io(r, dev, req); /* undelayed when the queue is full */
 		return;
 	}
-	switch (req->op) {
-	case BLK_OP_READ:
-		io_uring_prep_readv(sqe, dev->fd, req->data, req->ndata, req->offset);
-		break;
-	case BLK_OP_WRITE:
-		io_uring_prep_writev(sqe, dev->fd, req->data, req->ndata, req->offset);
-		if (!atomic_load(&dev->wce))
-			sqe->rw_flags = RWF_DSYNC; /* writethrough */
-		break;
-	case BLK_OP_FLUSH:
-		io_uring_prep_fsync(sqe, dev->fd, IORING_FSYNC_DATASYNC);
-		break;
-	case BLK_OP_FALLOCATE:
-		io_uring_prep_fallocate(sqe, dev->fd, req->falloc_mode, req->offset, req->len);
-		break;
-	case BLK_OP_NONE:
-		io_uring_prep_nop(sqe);
-		break;
-	}
+	req->wait_ts.tv_sec = (long long)(wait / 1000000000ull);
+	req->wait_ts.tv_nsec = (long long)(wait % 1000000000ull);
+	io_uring_prep_timeout(sqe, &req->wait_ts, 0, IORING_TIMEOUT_ETIME_SUCCESS);
+	req->waiting = true;
 	vb_ring_submitted(r, sqe, &req->vreq);
 }
 
@@ -146,7 +124,7 @@ void blk_io_handle(struct vb_ring *r, struct vb_req *vreq)
 		vb_ring_fail(r);
 		return;
 	}
-	if (ret != VIRTIO_BLK_S_OK || req->op == BLK_OP_NONE) {
+	if (ret != VIRTIO_BLK_S_OK || req->io.op == VB_BIO_NONE) {
 		complete(r, req, (uint8_t)ret);
 		return;
 	}
@@ -158,19 +136,30 @@ void blk_io_done(struct vb_ring *r, struct vb_req *vreq, int res)
 	struct blk_req *req = req_of(vreq);
 	uint8_t status = VIRTIO_BLK_S_OK;
 
-	if (req->op == BLK_OP_READ || req->op == BLK_OP_WRITE)
-		res = vb_fault_io_res(req->op == BLK_OP_WRITE, res);
-	if (res == -EOPNOTSUPP && req->op == BLK_OP_FALLOCATE) {
+	if (req->waiting) {
+		req->waiting = false;
+		if (!res || res == -ETIME) {
+			start_io(r, blk_of(r->dev), req);
+			return;
+		}
+		vb_err_rl("vq %u: wait before I/O failed: %s", r->index, strerror(-res));
+		complete(r, req, VIRTIO_BLK_S_IOERR);
+		return;
+	}
+	if (req->io.op == VB_BIO_READ || req->io.op == VB_BIO_WRITE)
+		res = vb_fault_io_res(req->io.op == VB_BIO_WRITE, res);
+	if (res == -EOPNOTSUPP &&
+	    (req->io.op == VB_BIO_DISCARD || req->io.op == VB_BIO_WRITE_ZEROES)) {
 		status = VIRTIO_BLK_S_UNSUPP;
 	} else if (res < 0) {
 		vb_err_rl("vq %u: I/O at offset %llu failed: %s", r->index,
-			  (unsigned long long)req->offset, strerror(-res));
+			  (unsigned long long)req->io.offset, strerror(-res));
 		status = VIRTIO_BLK_S_IOERR;
-	} else if ((req->op == BLK_OP_READ || req->op == BLK_OP_WRITE) &&
-		   (uint64_t)res != req->len) {
+	} else if ((req->io.op == VB_BIO_READ || req->io.op == VB_BIO_WRITE) &&
+		   (uint64_t)res != req->io.len) {
 		vb_err_rl("vq %u: short %s at offset %llu: %d of %llu bytes", r->index,
-			  req->op == BLK_OP_READ ? "read" : "write",
-			  (unsigned long long)req->offset, res, (unsigned long long)req->len);
+			  req->io.op == VB_BIO_READ ? "read" : "write",
+			  (unsigned long long)req->io.offset, res, (unsigned long long)req->io.len);
 		status = VIRTIO_BLK_S_IOERR;
 	}
 	complete(r, req, status);
@@ -187,11 +176,25 @@ void blk_io_cancel(struct vb_ring *r, struct vb_req *vreq)
 		return;
 	}
 	/*
-	 * A request still waiting: cancelling its timeout cancels the I/O
-	 * linked behind it. Otherwise the I/O itself, which fails to cancel
-	 * once it executes in the kernel; the ring then waits for it.
+	 * A request still waiting: its timeout. Otherwise its I/O when it is
+	 * on the io_uring (files), which fails to cancel once it executes in
+	 * the kernel; the ring then waits for it, as for a network back-end's.
 	 */
-	io_uring_prep_cancel64(sqe, req->timed ? VB_RING_UD_TAG(req) : (uint64_t)(uintptr_t)req,
-			       0);
+	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)req, 0);
 	io_uring_sqe_set_data64(sqe, VB_RING_UD_IGNORE);
+}
+
+int blk_io_queue_start(struct vb_ring *r)
+{
+	struct vb_backend *be = blk_of(r->dev)->be;
+
+	return be->ops->queue_start ? be->ops->queue_start(be, r) : 0;
+}
+
+void blk_io_queue_stop(struct vb_ring *r)
+{
+	struct vb_backend *be = blk_of(r->dev)->be;
+
+	if (be->ops->queue_stop)
+		be->ops->queue_stop(be, r);
 }

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <linux/falloc.h>
 #include <linux/virtio_blk.h>
 
 #include "core/log.h"
@@ -36,13 +35,13 @@ static int data_slice(struct blk_req *r, unsigned int from, unsigned int to, siz
 	const struct vb_chain *c = &r->vreq.chain;
 	uint64_t total = 0;
 
-	r->ndata = 0;
+	r->io.niov = 0;
 	for (unsigned int i = from; i < to; i++)
 		total += c->iov[i].iov_len;
 	if (total < skip + trim)
 		return -EINVAL;
 	total -= skip + trim;
-	r->len = total;
+	r->io.len = total;
 	for (unsigned int i = from; i < to && total; i++) {
 		size_t l = c->iov[i].iov_len;
 		uint8_t *base = c->iov[i].iov_base;
@@ -58,8 +57,8 @@ static int data_slice(struct blk_req *r, unsigned int from, unsigned int to, siz
 		skip = 0;
 		if (l > total)
 			l = (size_t)total;
-		r->data[r->ndata] = (struct iovec){ base, l };
-		r->data_gpa[r->ndata++] = gpa;
+		r->data[r->io.niov] = (struct iovec){ base, l };
+		r->data_gpa[r->io.niov++] = gpa;
 		total -= l;
 	}
 	return 0;
@@ -72,18 +71,18 @@ static bool range_ok(const struct blk_limits *lim, uint64_t sector, uint64_t nse
 
 static int parse_rw(struct blk_req *r, const struct blk_limits *lim, uint64_t sector, bool write)
 {
-	if (r->len % BLK_SECTOR || !range_ok(lim, sector, r->len / BLK_SECTOR)) {
+	if (r->io.len % BLK_SECTOR || !range_ok(lim, sector, r->io.len / BLK_SECTOR)) {
 		vb_err_rl("blk: %s of %llu bytes at sector %llu is out of range or unaligned",
-			  write ? "write" : "read", (unsigned long long)r->len,
+			  write ? "write" : "read", (unsigned long long)r->io.len,
 			  (unsigned long long)sector);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	if (write && lim->read_only)
 		return VIRTIO_BLK_S_IOERR;
-	r->op = write ? BLK_OP_WRITE : BLK_OP_READ;
-	r->offset = sector * BLK_SECTOR;
+	r->io.op = write ? VB_BIO_WRITE : VB_BIO_READ;
+	r->io.offset = sector * BLK_SECTOR;
 	if (!write)
-		r->written += (uint32_t)r->len;
+		r->written += (uint32_t)r->io.len;
 	return VIRTIO_BLK_S_OK;
 }
 
@@ -96,9 +95,9 @@ static int parse_discard(struct blk_req *r, const struct blk_limits *lim)
 	uint32_t nsec, flags;
 
 	/* max_discard_seg and max_write_zeroes_seg are 1. */
-	if (r->len != sizeof(seg))
+	if (r->io.len != sizeof(seg))
 		return VIRTIO_BLK_S_UNSUPP;
-	blk_iov_read(r->data, r->ndata, 0, &seg, sizeof(seg));
+	blk_iov_read(r->data, r->io.niov, 0, &seg, sizeof(seg));
 	sector = le64toh(seg.sector);
 	nsec = le32toh(seg.num_sectors);
 	flags = le32toh(seg.flags);
@@ -112,24 +111,21 @@ static int parse_discard(struct blk_req *r, const struct blk_limits *lim)
 	}
 	if (lim->read_only)
 		return VIRTIO_BLK_S_IOERR;
-	r->op = BLK_OP_FALLOCATE;
-	r->offset = sector * BLK_SECTOR;
-	r->len = (uint64_t)nsec * BLK_SECTOR;
-	if (!zeroes || flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP)
-		r->falloc_mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-	else
-		r->falloc_mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+	r->io.op = zeroes ? VB_BIO_WRITE_ZEROES : VB_BIO_DISCARD;
+	r->io.offset = sector * BLK_SECTOR;
+	r->io.len = (uint64_t)nsec * BLK_SECTOR;
+	r->io.unmap = flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
 	if (!nsec)
-		r->op = BLK_OP_NONE;
+		r->io.op = VB_BIO_NONE;
 	return VIRTIO_BLK_S_OK;
 }
 
 static int get_id(struct blk_req *r, const struct blk_limits *lim)
 {
-	size_t left = r->len < BLK_SERIAL_LEN ? (size_t)r->len : BLK_SERIAL_LEN;
+	size_t left = r->io.len < BLK_SERIAL_LEN ? (size_t)r->io.len : BLK_SERIAL_LEN;
 	size_t off = 0;
 
-	for (unsigned int i = 0; i < r->ndata && left; i++) {
+	for (unsigned int i = 0; i < r->io.niov && left; i++) {
 		size_t c = r->data[i].iov_len < left ? r->data[i].iov_len : left;
 
 		memcpy(r->data[i].iov_base, lim->serial + off, c);
@@ -148,7 +144,10 @@ int blk_req_parse(struct blk_req *r, const struct blk_limits *lim)
 	const struct iovec *last;
 	int ret;
 
-	r->op = BLK_OP_NONE;
+	r->io.op = VB_BIO_NONE;
+	r->io.req = &r->vreq;
+	r->io.iov = r->data;
+	r->io.fua = false;
 	r->written = 1;
 	if (c->nout == 0 || c->niov == c->nout ||
 	    blk_iov_read(c->iov, c->nout, 0, &hdr, sizeof(hdr)) != sizeof(hdr)) {
@@ -173,7 +172,7 @@ int blk_req_parse(struct blk_req *r, const struct blk_limits *lim)
 		data_slice(r, 0, c->nout, sizeof(hdr), 0);
 		return parse_rw(r, lim, sector, true);
 	case VIRTIO_BLK_T_FLUSH:
-		r->op = BLK_OP_FLUSH;
+		r->io.op = VB_BIO_FLUSH;
 		return VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_GET_ID:
 		ret = data_slice(r, c->nout, c->niov, 0, 1);

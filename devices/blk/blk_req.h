@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 #include <linux/time_types.h>
 
+#include "backends/backend.h"
 #include "core/ring.h"
 
 #define BLK_SECTOR 512u
@@ -25,24 +26,18 @@ struct blk_limits {
 	const char *serial; /* BLK_SERIAL_LEN bytes, NUL padded */
 };
 
-enum blk_op { BLK_OP_NONE, BLK_OP_READ, BLK_OP_WRITE, BLK_OP_FLUSH, BLK_OP_FALLOCATE };
-
 struct blk_req {
 	struct vb_req vreq; /* first: the ring's part */
+	struct vb_bio io; /* the back-end's I/O: op, offset, len, data */
 	struct iovec data[VB_MAX_IOV];
 	uint64_t data_gpa[VB_MAX_IOV];
-	uint16_t ndata;
-	enum blk_op op;
 	uint32_t type;
-	uint64_t offset; /* bytes */
-	uint64_t len; /* bytes to transfer or to fallocate */
-	int falloc_mode;
 	uint8_t *status;
 	uint64_t status_gpa;
 	uint32_t written; /* bytes the device writes into the chain, status included */
-	/* The wait linked in front of its I/O (throttle, --io-delay-ms), if any. */
+	/* The wait in front of its I/O (throttle, --io-delay-ms), if any. */
 	struct __kernel_timespec wait_ts;
-	bool timed;
+	bool waiting;
 };
 
 /**
@@ -54,8 +49,8 @@ struct blk_req {
  * @lim before anything is set up for I/O.
  * Return: -EBADMSG when the chain cannot even carry a header and a status
  * byte (the queue is broken); otherwise a VIRTIO_BLK_S_* status. With
- * VIRTIO_BLK_S_OK and r->op != BLK_OP_NONE, the I/O is still to be done;
- * with BLK_OP_NONE the request is complete (GET_ID) or failed.
+ * VIRTIO_BLK_S_OK and r->io.op != VB_BIO_NONE, the I/O is still to be done;
+ * with VB_BIO_NONE the request is complete (GET_ID) or failed.
  */
 int blk_req_parse(struct blk_req *r, const struct blk_limits *lim);
 

@@ -3,7 +3,6 @@
 #include "kselftest_harness.h"
 
 #include <endian.h>
-#include <linux/falloc.h>
 #include <linux/virtio_blk.h>
 
 #include "devices/blk/blk_req.h"
@@ -50,9 +49,9 @@ TEST_F(req, a_read_in_range_is_submitted_with_its_data_buffers)
 {
 	build(&self->r, self->hdr, VIRTIO_BLK_T_IN, 8, self->data, 4096, true, &self->status);
 	ASSERT_EQ(VIRTIO_BLK_S_OK, blk_req_parse(&self->r, &self->lim));
-	EXPECT_EQ(BLK_OP_READ, self->r.op);
-	EXPECT_EQ(8 * 512, self->r.offset);
-	EXPECT_EQ(4096, self->r.len);
+	EXPECT_EQ(VB_BIO_READ, self->r.io.op);
+	EXPECT_EQ(8 * 512, self->r.io.offset);
+	EXPECT_EQ(4096, self->r.io.len);
 	EXPECT_EQ(4097, self->r.written);
 	EXPECT_EQ(&self->status, self->r.status);
 }
@@ -84,7 +83,7 @@ TEST_F(req, get_id_copies_the_serial)
 {
 	build(&self->r, self->hdr, VIRTIO_BLK_T_GET_ID, 0, self->data, 20, true, &self->status);
 	ASSERT_EQ(VIRTIO_BLK_S_OK, blk_req_parse(&self->r, &self->lim));
-	EXPECT_EQ(BLK_OP_NONE, self->r.op);
+	EXPECT_EQ(VB_BIO_NONE, self->r.io.op);
 	EXPECT_EQ(0, memcmp(self->data, "serial-123", 11));
 	EXPECT_EQ(21, self->r.written);
 }
@@ -105,10 +104,10 @@ TEST_F(req, write_zeroes_with_unmap_punches_a_hole)
 	build(&self->r, self->hdr, VIRTIO_BLK_T_WRITE_ZEROES, 0, &seg, sizeof(seg), false,
 	      &self->status);
 	ASSERT_EQ(VIRTIO_BLK_S_OK, blk_req_parse(&self->r, &self->lim));
-	EXPECT_EQ(BLK_OP_FALLOCATE, self->r.op);
-	EXPECT_EQ(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, self->r.falloc_mode);
-	EXPECT_EQ(16 * 512, self->r.offset);
-	EXPECT_EQ(8 * 512, self->r.len);
+	EXPECT_EQ(VB_BIO_WRITE_ZEROES, self->r.io.op);
+	EXPECT_TRUE(self->r.io.unmap);
+	EXPECT_EQ(16 * 512, self->r.io.offset);
+	EXPECT_EQ(8 * 512, self->r.io.len);
 }
 
 TEST_F(req, discard_with_flags_or_two_segments_gets_unsupp)
@@ -146,8 +145,8 @@ TEST_F(req, a_header_split_across_buffers_is_read_whole)
 	c->nout = 2;
 	c->niov = 3;
 	ASSERT_EQ(VIRTIO_BLK_S_OK, blk_req_parse(&self->r, &self->lim));
-	EXPECT_EQ(3 * 512, self->r.offset);
-	EXPECT_EQ(512, self->r.len);
+	EXPECT_EQ(3 * 512, self->r.io.offset);
+	EXPECT_EQ(512, self->r.io.len);
 	EXPECT_EQ(&self->data[512], self->r.status);
 }
 
