@@ -43,22 +43,22 @@ static int flush(struct fe_blk *blk, unsigned int q)
 	return fe_blk_submit_flush(blk, q, &req) ?: status_of(blk, req);
 }
 
-FIXTURE (nbd) {
+FIXTURE(nbd) {
 	struct nd_server srv;
 	struct vd_proc vd;
 	struct fe_blk blk;
 	bool up;
 };
 
-FIXTURE_VARIANT(nbd)
-{
+FIXTURE_VARIANT(nbd) {
 	bool qemu_nbd;
 };
 
-FIXTURE_VARIANT_ADD(nbd, nbdkit){ .qemu_nbd = false };
-FIXTURE_VARIANT_ADD(nbd, qemu_nbd){ .qemu_nbd = true };
+FIXTURE_VARIANT_ADD(nbd, nbdkit) { .qemu_nbd = false };
+FIXTURE_VARIANT_ADD(nbd, qemu_nbd) { .qemu_nbd = true };
 
-FIXTURE_SETUP (nbd) {
+FIXTURE_SETUP(nbd)
+{
 	const char *extra[] = { "--num-queues", "2", "--image", NULL, NULL };
 	struct fe_blk_opts opts = { .num_queues = 2 };
 	int ret;
@@ -74,19 +74,22 @@ FIXTURE_SETUP (nbd) {
 	self->up = true;
 }
 
-FIXTURE_TEARDOWN (nbd) {
+FIXTURE_TEARDOWN(nbd)
+{
 	if (self->up)
 		host_down(_metadata, &self->vd, &self->blk);
 	nd_cleanup(&self->srv);
 }
 
-TEST_F (nbd, capacity_is_the_exports) {
+TEST_F(nbd, capacity_is_the_exports)
+{
 	EXPECT_EQ(HOST_SECTORS, le64toh(self->blk.config.capacity));
 	EXPECT_TRUE(self->blk.features & (1ull << VIRTIO_BLK_F_DISCARD));
 	EXPECT_TRUE(self->blk.features & (1ull << VIRTIO_BLK_F_WRITE_ZEROES));
 }
 
-TEST_F (nbd, writes_read_back_flush_and_discard_zero) {
+TEST_F(nbd, writes_read_back_flush_and_discard_zero)
+{
 	enum { LEN = 65536, NREQ = 16 };
 	static uint8_t want[LEN], got[LEN];
 	struct fe_blk_req *req[NREQ];
@@ -118,7 +121,8 @@ TEST_F (nbd, writes_read_back_flush_and_discard_zero) {
 	EXPECT_EQ(VIRTIO_BLK_S_OK, discard(&self->blk, 2 * (LEN / 512), LEN / 512, -1));
 }
 
-TEST_F (nbd, host_sees_what_the_guest_wrote_after_flush) {
+TEST_F(nbd, host_sees_what_the_guest_wrote_after_flush)
+{
 	uint8_t want[4096], got[4096];
 	int fd;
 
@@ -134,7 +138,8 @@ TEST_F (nbd, host_sees_what_the_guest_wrote_after_flush) {
 	EXPECT_EQ(0, memcmp(want, got, sizeof(got)));
 }
 
-TEST_F (nbd, killed_server_fails_requests_and_a_restarted_one_is_reconnected) {
+TEST_F(nbd, killed_server_fails_requests_and_a_restarted_one_is_reconnected)
+{
 	uint8_t want[4096], got[4096];
 	struct fe_blk_req *req;
 	int st = -1;
@@ -171,7 +176,8 @@ TEST_F (nbd, killed_server_fails_requests_and_a_restarted_one_is_reconnected) {
 }
 
 /* A destination whose export is smaller than the state's disk refuses the load. */
-TEST (smaller_export_refuses_the_state) {
+TEST(smaller_export_refuses_the_state)
+{
 	struct nd_server big = { .pid = -1 }, small = { .pid = -1 };
 	struct daemon src = { 0 }, dst = { 0 };
 	struct fe_blk_opts opts = { .num_queues = NQ };
@@ -223,7 +229,8 @@ static void expect_refused_at_start(struct __test_metadata *_metadata, const cha
 	TH_LOG("more than one line: %s", out);
 }
 
-TEST (bad_uris_and_refused_connections_exit_2) {
+TEST(bad_uris_and_refused_connections_exit_2)
+{
 	if (!vd_binary())
 		SKIP(return, "VBLKD is not set");
 	expect_refused_at_start(_metadata, "nbd://[bad", "unable to parse URI");

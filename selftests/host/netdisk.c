@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,4 +197,56 @@ int nd_run_status(const char *const *argv, int timeout_ms, char *out, size_t out
 	waitpid(pid, &status, 0);
 	close(p[0]);
 	return -ETIMEDOUT;
+}
+
+int nd_sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	if (vsnprintf(cmd, sizeof(cmd), fmt, ap) >= (int)sizeof(cmd)) {
+		va_end(ap);
+		return -ENAMETOOLONG;
+	}
+	va_end(ap);
+	fflush(NULL);
+	st = system(cmd);
+	return st < 0 ? -errno : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int nd_ceph_start(char *dir, size_t len, double *secs)
+{
+	const char *src = getenv("VBLKD_SRC");
+	struct timespec t0, t1;
+
+	if (!src || !in_path("ceph-mon") || !in_path("ceph-osd") || !in_path("rbd"))
+		return -ENOENT;
+	snprintf(dir, len, "/tmp/vblkd-ceph-XXXXXX");
+	if (!mkdtemp(dir))
+		return -errno;
+	/* The script wants a dir of its own: the cluster lives in a subdir. */
+	strncat(dir, "/c", len - strlen(dir) - 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (nd_sh("'%s/scripts/ceph-cluster.sh' start '%s' >&2", src, dir)) {
+		nd_ceph_stop(dir);
+		return -EIO;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return 0;
+}
+
+void nd_ceph_stop(const char *dir)
+{
+	const char *src = getenv("VBLKD_SRC");
+	char parent[128];
+
+	if (src)
+		nd_sh("'%s/scripts/ceph-cluster.sh' stop '%s'", src, dir);
+	snprintf(parent, sizeof(parent), "%s", dir);
+	if (strrchr(parent, '/'))
+		*strrchr(parent, '/') = '\0';
+	nd_sh("rm -rf '%s'", parent);
 }

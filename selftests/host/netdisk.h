@@ -31,6 +31,22 @@ void nd_kill(struct nd_server *s);
 /* Kill if running, remove the dir and its files. */
 void nd_cleanup(struct nd_server *s);
 
+/**
+ * nd_ceph_start() - a single-node cluster in a new temp dir (scripts/ceph-cluster.sh)
+ * @dir:	out: the dir; its ceph.conf is what every client takes
+ * @len:	room in @dir
+ * @secs:	out: how long the start took
+ *
+ * Return: 0, -ENOENT when Ceph or $VBLKD_SRC is missing, or -EIO.
+ */
+int nd_ceph_start(char *dir, size_t len, double *secs);
+
+/* Stop the cluster by its pid files and remove @dir. */
+void nd_ceph_stop(const char *dir);
+
+/* Run a shell command (printf-style), its output to stderr as is; its exit status. */
+int nd_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Exit status of vblkd run with @argv (NULL-terminated) within @timeout_ms, or -errno. */
 int nd_run_status(const char *const *argv, int timeout_ms, char *out, size_t outlen);
 
