@@ -250,3 +250,16 @@ void nd_ceph_stop(const char *dir)
 		*strrchr(parent, '/') = '\0';
 	nd_sh("rm -rf '%s'", parent);
 }
+
+int nd_refused_at_start(const char *image, const char *needle, int timeout_ms, char *out,
+			size_t outlen)
+{
+	const char *argv[] = { getenv("VBLKD"), "--vhost-user", "/tmp/vblkd-never.sock",
+			       "--image",	image,		NULL };
+	const char *nl;
+
+	if (!argv[0] || nd_run_status(argv, timeout_ms, out, outlen) != 2)
+		return -1;
+	nl = strchr(out, '\n');
+	return strstr(out, needle) && nl && !nl[1] ? 0 : -1;
+}

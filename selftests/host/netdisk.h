@@ -50,4 +50,14 @@ int nd_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Exit status of vblkd run with @argv (NULL-terminated) within @timeout_ms, or -errno. */
 int nd_run_status(const char *const *argv, int timeout_ms, char *out, size_t outlen);
 
+/**
+ * nd_refused_at_start() - vblkd on @image must exit 2 within @timeout_ms
+ *			   with one line that contains @needle
+ * @out:	vblkd's output, for the test's log
+ *
+ * Return: 0, or -1 when it did not.
+ */
+int nd_refused_at_start(const char *image, const char *needle, int timeout_ms, char *out,
+			size_t outlen);
+
 #endif
