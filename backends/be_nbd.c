@@ -220,8 +220,20 @@ static int on_command(void *opaque, int *error)
 {
 	struct vb_bio *bio = opaque;
 
-	part_done(bio->owner, bio, *error);
+	if (*error && !bio->err)
+		bio->err = *error;
 	return 1; /* retire the command */
+}
+
+/*
+ * Called exactly once per command, whether libnbd retired it, aborted it
+ * with the connection or refused to issue it: the only safe count.
+ */
+static void on_command_free(void *opaque)
+{
+	struct vb_bio *bio = opaque;
+
+	part_done(bio->owner, bio, 0);
 }
 
 static bool reconnect(struct nbd_queue *q, struct vb_ring *r)
@@ -261,7 +273,9 @@ static bool reconnect(struct nbd_queue *q, struct vb_ring *r)
 static int64_t issue(struct nbd_backend *nb, struct nbd_handle *h, struct vb_bio *bio, void *buf,
 		     size_t len, uint64_t off)
 {
-	nbd_completion_callback cb = { .callback = on_command, .user_data = bio };
+	nbd_completion_callback cb = { .callback = on_command,
+				       .user_data = bio,
+				       .free = on_command_free };
 	uint32_t flags = 0;
 
 	switch (bio->op) {
@@ -278,6 +292,7 @@ static int64_t issue(struct nbd_backend *nb, struct nbd_handle *h, struct vb_bio
 	case VB_BIO_WRITE_ZEROES:
 		return nbd_aio_zero(h, len, off, cb, bio->unmap ? 0 : LIBNBD_CMD_FLAG_NO_HOLE);
 	default:
+		on_command_free(bio); /* as libnbd would for a refused command */
 		return -1;
 	}
 }
@@ -298,17 +313,16 @@ static int nbd_submit(struct vb_backend *b, struct vb_ring *r, struct vb_bio *bi
 		/* nothing to make stable */
 	} else if (bio->op == VB_BIO_READ || bio->op == VB_BIO_WRITE) {
 		for (unsigned int i = 0; i < bio->niov && !bio->err; i++) {
+			bio->parts++; /* on_command_free() comes in every case */
 			if (issue(nb, q->conn->h, bio, bio->iov[i].iov_base, bio->iov[i].iov_len,
 				  off) < 0)
 				bio->err = EIO;
-			else
-				bio->parts++;
 			off += bio->iov[i].iov_len;
 		}
-	} else if (issue(nb, q->conn->h, bio, NULL, bio->len, off) < 0) {
-		bio->err = EIO;
 	} else {
 		bio->parts++;
+		if (issue(nb, q->conn->h, bio, NULL, bio->len, off) < 0)
+			bio->err = EIO;
 	}
 	if (bio->err)
 		vb_err_rl("vq %u: NBD command not sent: %s", r->index, nbd_get_error());
@@ -344,13 +358,16 @@ static void nbd_queue_stop(struct vb_backend *b, struct vb_ring *r)
 	}
 }
 
+/* Every connection: without multi-conn a flush covers only its own. */
 static int nbd_flush_sync(struct vb_backend *b)
 {
 	struct nbd_backend *nb = nbd_of(b);
+	int ret = 0;
 
-	if (!nb->can_flush || !nb->q[0].conn)
-		return 0;
-	return nbd_flush(nb->q[0].conn->h, 0) ? -EIO : 0;
+	for (unsigned int i = 0; nb->can_flush && i < nb->nq; i++)
+		if (nb->q[i].conn && nbd_flush(nb->q[i].conn->h, 0))
+			ret = -EIO;
+	return ret;
 }
 
 static void nbd_close_all(struct vb_backend *b)
@@ -421,6 +438,14 @@ int vb_nbd_open(struct vb_backend **out, const char *uri, const struct vb_backen
 		}
 	}
 	caps_of(nb, nb->q[0].conn->h);
+	/* A guest's flush on one queue must cover the writes of all queues. */
+	if (nq > 1 && nbd_can_multi_conn(nb->q[0].conn->h) != 1) {
+		vb_err("image %s: the server does not allow several connections (multi-conn); "
+		       "use --num-queues 1",
+		       uri);
+		nb->b.ops->close(&nb->b);
+		return -EINVAL;
+	}
 	if (!nb->can_fua && !o->read_only)
 		vb_warn("image %s: the server has no FUA; writethrough is not guaranteed", uri);
 	set_id(nb);

@@ -216,12 +216,13 @@ TEST(smaller_export_refuses_the_state)
 }
 
 /* One clear error line and exit status 2, at start. */
-static void expect_refused_at_start(struct __test_metadata *_metadata, const char *image, const char *needle)
+static void expect_refused_at_start(struct __test_metadata *_metadata, const char *image,
+				    const char *needle)
 {
 	char out[2048];
 
 	EXPECT_EQ(0, nd_refused_at_start(image, needle, 5000, out, sizeof(out)))
-		TH_LOG("%s: wanted exit 2 and one line with '%s': %s", image, needle, out);
+	TH_LOG("%s: wanted exit 2 and one line with '%s': %s", image, needle, out);
 }
 
 TEST(bad_uris_and_refused_connections_exit_2)

@@ -374,9 +374,9 @@ int main(int argc, char **argv)
 	ret = nd_ceph_start(dir, sizeof(dir), &secs);
 	if (!ret) {
 		snprintf(conf, sizeof(conf), "%s/ceph.conf", dir);
-		printf("# Ceph cluster in %s started in %.2f s\n", dir, secs);
+		fprintf(stderr, "# Ceph cluster in %s started in %.2f s\n", dir, secs);
 	} else {
-		printf("# no Ceph cluster: %s\n", strerror(-ret));
+		fprintf(stderr, "# no Ceph cluster: %s\n", strerror(-ret));
 	}
 	ret = test_harness_run(argc, argv);
 	if (conf[0])
