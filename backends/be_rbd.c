@@ -226,7 +226,6 @@ static const char *const rados_defaults[][2] = {
 	{ "log_to_stderr", "false" }, /* vblkd logs one line per failure itself */
 	{ "err_to_stderr", "false" },
 	{ "client_mount_timeout", "10" }, /* a cluster that is not there: fail at start */
-	{ "rados_osd_op_timeout", "60" }, /* I/O to a cluster gone away fails, never hangs */
 };
 
 static int connect_cluster(struct rbd_backend *rb, const struct rbd_spec *s, const char *spec)
