@@ -8,6 +8,10 @@
 
 #include "core/log.h"
 
+#ifdef __SANITIZE_THREAD__
+_Atomic unsigned long vb_backend_order_clock;
+#endif
+
 int vb_backend_parse_size(const char *s, uint64_t *out)
 {
 	unsigned long long v;

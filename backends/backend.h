@@ -10,6 +10,7 @@
 #ifndef VB_BACKEND_H
 #define VB_BACKEND_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -127,5 +128,40 @@ int vb_rbd_open(struct vb_backend **out, const char *spec, const struct vb_backe
  * Return: 0, or -EBUSY when the submission queue is full.
  */
 int vb_backend_arm_poll(struct vb_ring *r, struct vb_ring_event *ev, int fd, unsigned int events);
+
+/*
+ * Orders ThreadSanitizer cannot see, made visible to it (and costing nothing
+ * outside a TSan build):
+ * - a guest buffer one queue's back-end filled may be reused by another
+ *   queue once the driver saw the completion: ordered through the rings, by
+ *   a driver in another process;
+ * - a request handed to a library's own thread (librbd's finisher) is
+ *   ordered by that library's queues, which are not instrumented.
+ * A back-end that touches guest data or requests outside io_uring calls
+ * vb_backend_order_acquire() before it hands a buffer or request over and
+ * after it receives one, and vb_backend_order_release() after it prepared
+ * one and before it completes one.
+ */
+#ifdef __SANITIZE_THREAD__
+extern _Atomic unsigned long vb_backend_order_clock;
+
+static inline void vb_backend_order_acquire(void)
+{
+	(void)atomic_load_explicit(&vb_backend_order_clock, memory_order_acquire);
+}
+
+static inline void vb_backend_order_release(void)
+{
+	atomic_fetch_add_explicit(&vb_backend_order_clock, 1, memory_order_release);
+}
+#else
+static inline void vb_backend_order_acquire(void)
+{
+}
+
+static inline void vb_backend_order_release(void)
+{
+}
+#endif
 
 #endif

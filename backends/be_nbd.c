@@ -154,6 +154,8 @@ static void arm(struct nbd_queue *q, struct vb_ring *r)
 /* Hand finished requests to the device, oldest first is not promised. */
 static void hand_over(struct nbd_queue *q, struct vb_ring *r)
 {
+	if (q->done)
+		vb_backend_order_release();
 	while (q->done) {
 		struct vb_bio *bio = q->done;
 		int res = bio->err ? -EIO : 0;
@@ -308,6 +310,7 @@ static int nbd_submit(struct vb_backend *b, struct vb_ring *r, struct vb_bio *bi
 	bio->owner = q;
 	bio->err = 0;
 	bio->parts = 1; /* held until every command is issued */
+	vb_backend_order_acquire();
 	vb_ring_io_started(r);
 	if (bio->op == VB_BIO_FLUSH && !nb->can_flush) {
 		/* nothing to make stable */

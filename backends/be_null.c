@@ -13,9 +13,12 @@
 
 static int null_submit(struct vb_backend *b, struct vb_ring *r, struct vb_bio *bio)
 {
-	if (bio->op == VB_BIO_READ)
+	if (bio->op == VB_BIO_READ) {
+		vb_backend_order_acquire();
 		for (unsigned int i = 0; i < bio->niov; i++)
 			memset(bio->iov[i].iov_base, 0, bio->iov[i].iov_len);
+		vb_backend_order_release();
+	}
 	vb_ring_io_started(r);
 	vb_ring_io_done(r, bio->req,
 			bio->op == VB_BIO_READ || bio->op == VB_BIO_WRITE ? (int)bio->len : 0);

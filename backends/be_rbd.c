@@ -52,10 +52,12 @@ static struct rbd_backend *rbd_of(struct vb_backend *b)
 static void on_complete(rbd_completion_t c, void *arg)
 {
 	struct vb_bio *bio = arg;
-	struct rbd_queue *q = bio->owner;
+	struct rbd_queue *q;
 	uint64_t one = 1;
 	bool wake;
 
+	vb_backend_order_acquire();
+	q = bio->owner;
 	bio->err = (int)rbd_aio_get_return_value(c);
 	rbd_aio_release(c);
 	pthread_mutex_lock(&q->lock);
@@ -86,6 +88,8 @@ static void on_event(struct vb_ring *r, struct vb_ring_event *ev, int res)
 	bio = q->done;
 	q->done = NULL;
 	pthread_mutex_unlock(&q->lock);
+	if (bio)
+		vb_backend_order_release();
 	while (bio) {
 		struct vb_bio *next = bio->next;
 		int ret = bio->err;
@@ -110,7 +114,9 @@ static int rbd_submit(struct vb_backend *b, struct vb_ring *r, struct vb_bio *bi
 	rbd_completion_t c;
 	int ret;
 
+	vb_backend_order_acquire();
 	bio->owner = q;
+	vb_backend_order_release(); /* for on_complete() on librbd's thread */
 	ret = rbd_aio_create_completion(bio, on_complete, &c);
 	if (ret)
 		return ret;
