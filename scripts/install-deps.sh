@@ -26,7 +26,7 @@ test_pkgs=(debootstrap iproute2
 	   systemd) # systemd-socket-activate: the socket-activation test
 # Network disks for the nbd/rbd tests: an NBD server and a throwaway Ceph
 # cluster (scripts/ceph-cluster.sh); without recommends (~250 MB, no daemon starts).
-netdisk_pkgs=(nbdkit ceph-mon ceph-osd ceph-common)
+netdisk_pkgs=(nbdkit ceph-mon ceph-osd ceph-common python3-rbd)
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -92,6 +92,9 @@ vm_cleanup() {
 	trap - EXIT INT TERM
 	for pid in "${QEMU_PIDS[@]}"; do kill_wait "$pid"; done
 	for name in "${!BE_PID[@]}"; do kill_wait "${BE_PID[$name]}"; done
+	if [ -n "$T" ] && [ -f "$T/ceph/ceph.conf" ]; then
+		"$VM_DIR/../../scripts/ceph-cluster.sh" stop "$T/ceph" || true
+	fi
 	if [ -n "$T" ] && [ -d "$T" ]; then
 		if [ "${VBTEST_KEEP:-0}" = 1 ]; then
 			echo "# kept $T"
@@ -281,9 +284,43 @@ check_image() {
 	fi
 }
 
-# request_stop IMAGE: write the loop mode's stop sentinel at byte 16 MiB.
+# request_stop IMAGE: write the loop mode's stop sentinel at byte 16 MiB
+# (into the RBD image RBD_IMAGE of cluster RBD_CONF when set: rbd_setup).
 request_stop() {
+	if [ -n "${RBD_IMAGE:-}" ]; then
+		/usr/bin/python3 - "$RBD_CONF" "$RBD_IMAGE" <<'PY'
+import sys, rados, rbd
+with rados.Rados(conffile=sys.argv[1]) as c, c.open_ioctx("rbd") as io, rbd.Image(io, sys.argv[2]) as img:
+    img.write(b"VBTEST-STOP\n".ljust(4096, b"\0"), 16 << 20)
+    img.flush()
+PY
+		return
+	fi
 	printf 'VBTEST-STOP\n' | dd of="$1" bs=4096 seek=4096 conv=notrunc,fsync 2>/dev/null
+}
+
+# rbd_setup MIB: a throwaway Ceph cluster in $T/ceph (scripts/ceph-cluster.sh)
+# with an image of MIB MiB; sets RBD_CONF, RBD_IMAGE and RBD_SPEC (for
+# --image). Skips without Ceph.
+rbd_setup() {
+	command -v ceph-mon >/dev/null 2>&1 && command -v rbd >/dev/null 2>&1 ||
+		skip_all "Ceph (ceph-mon, rbd) not installed"
+	# Debian's bindings (python3-rbd), for the stop sentinel.
+	/usr/bin/python3 -c 'import rados, rbd' 2>/dev/null || skip_all "python3-rbd not installed"
+	"$VM_DIR/../../scripts/ceph-cluster.sh" start "$T/ceph" >"$T/ceph-start.log" 2>&1 ||
+		{ cat "$T/ceph-start.log" >&2; bail "the Ceph cluster did not start"; }
+	log "$(grep 'cluster up' "$T/ceph-start.log")"
+	RBD_CONF=$T/ceph/ceph.conf
+	RBD_IMAGE=disk
+	RBD_SPEC="rbd:rbd/$RBD_IMAGE:conf=$RBD_CONF"
+	timeout 60 rbd -c "$RBD_CONF" create --size "$1M" "rbd/$RBD_IMAGE" ||
+		bail "rbd create failed"
+}
+
+# rbd_export FILE: the RBD image's bytes into FILE, for check_image.
+rbd_export() {
+	rm -f "$1"
+	timeout 60 rbd -c "$RBD_CONF" export --no-progress "rbd/$RBD_IMAGE" "$1" >/dev/null 2>&1
 }
 
 # check_loop_image IMAGE ITERS SLOTS: the image after the guest's loop mode
@@ -384,7 +421,9 @@ migrate_finish() {
 
 	# The image as the host sees it.
 	iters=$(grep -a '^VBTEST-ITERS: ' "$T/dst-serial.log" | tr -d '\r' | awk '{print $2}' || true)
-	if [ -n "$iters" ]; then
+	if [ -n "${RBD_IMAGE:-}" ] && ! rbd_export "$T/disk.img"; then
+		tap_fail "image check: rbd export failed"
+	elif [ -n "$iters" ]; then
 		tap_check "image holds the data of the guest's $iters iterations" \
 			check_loop_image "$T/disk.img" "$iters" "$slots"
 	else

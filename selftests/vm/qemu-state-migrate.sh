@@ -14,6 +14,10 @@
 # exit 0 on SIGTERM.
 # Environment (besides lib.sh's): VBLKCTL, path to the vblkctl binary
 # (default: vblkctl next to $VBLKD).
+# Argument "rbd": the disk is an RBD image on a throwaway Ceph cluster
+# (rbd_setup), both vblkd on it with the default --image-id (rbd:rbd/disk)
+# and Ceph's default image features (exclusive-lock); the host checks the
+# image through `rbd export`.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -21,11 +25,17 @@ set -euo pipefail
 command -v python3 >/dev/null 2>&1 || skip_all "python3 not found (QMP client)"
 VBLKCTL=${VBLKCTL:-$(dirname "${VBLKD:-.}")/vblkctl}
 [ -x "$VBLKCTL" ] || skip_all "vblkctl binary not found (VBLKCTL=$VBLKCTL)"
+VARIANT=${1:-file}
+[ "$VARIANT" = file ] || [ "$VARIANT" = rbd ] || { echo "usage: $0 [file|rbd]" >&2; exit 1; }
 vm_setup state-migrate
+DISK_ARGS=(--image-id disk0)
+if [ "$VARIANT" = rbd ]; then
+	rbd_setup 32
+	DISK_ARGS=(--image "$RBD_SPEC")
+fi
 tap_plan 10
 SLOTS=16
 APPEND="vbtest=loop vbslots=$SLOTS vbmin=$((SLOTS + 4)) vbmax=200"
-IMAGE_ID=disk0
 
 # wait_socket PATH PID SECONDS: wait for a UNIX socket to appear.
 wait_socket() {
@@ -48,12 +58,12 @@ comment_lines() {
 
 make_image "$T/disk.img" 32
 start_backend src "$T/src.sock" "$T/disk.img" "$T/backend-src.log" 1 \
-	--image-id "$IMAGE_ID" --control-socket "$T/src-ctl.sock" ||
+	"${DISK_ARGS[@]}" --control-socket "$T/src-ctl.sock" ||
 	bail "source back-end did not come up"
 wait_socket "$T/src-ctl.sock" "${BE_PID[src]}" 15 ||
 	bail "source back-end: no control socket $T/src-ctl.sock"
 start_backend dst "$T/dst.sock" "$T/disk.img" "$T/backend-dst.log" 1 \
-	--image-id "$IMAGE_ID" --control-socket "$T/dst-ctl.sock" ||
+	"${DISK_ARGS[@]}" --control-socket "$T/dst-ctl.sock" ||
 	bail "destination back-end did not come up"
 wait_socket "$T/dst-ctl.sock" "${BE_PID[dst]}" 15 ||
 	bail "destination back-end: no control socket $T/dst-ctl.sock"
