@@ -10,12 +10,42 @@
 
 #include <fcntl.h>
 
+#include "devices/blk/blk_dev.h"
+#include "devices/blk/blk_state.h"
 #include "host_test.h"
 #include "netdisk.h"
 #include "state/state.h"
 #include "state_util.h"
 
 #define NBD_SIZE "16M"
+
+static int take_counters(void *opaque, uint16_t type, uint16_t flags, const uint8_t *p,
+			 uint32_t len)
+{
+	uint64_t *errors = opaque;
+
+	if (type == BLK_SEC_COUNTERS && len >= 4 + 8 * (BLK_CNT_ERRORS + 1))
+		*errors = state_get_le64(p + 4 + 8 * BLK_CNT_ERRORS);
+	return 0;
+}
+
+/* The device's error counter, from the COUNTERS section of a saved state. */
+static int64_t saved_errors(const char *ctl)
+{
+	struct state_reader r;
+	uint64_t errors = 0;
+	uint8_t *blob = NULL;
+	size_t len;
+	int ret = save_from(ctl, &blob, &len);
+
+	if (ret)
+		return -1;
+	ret = state_reader_init(&r, VIRTIO_ID_BLOCK, take_counters, &errors) ?:
+	      state_reader_feed(&r, blob, len) ?: state_reader_finish(&r);
+	state_reader_fini(&r);
+	free(blob);
+	return ret ? -1 : (int64_t)errors;
+}
 
 /* A request's status once done, or -1 when it never completes within 5 s. */
 static int status_of(struct fe_blk *blk, struct fe_blk_req *req)
@@ -47,6 +77,8 @@ FIXTURE(nbd) {
 	struct nd_server srv;
 	struct vd_proc vd;
 	struct fe_blk blk;
+	char dir[64];
+	char ctl[128];
 	bool up;
 };
 
@@ -59,17 +91,20 @@ FIXTURE_VARIANT_ADD(nbd, qemu_nbd) { .qemu_nbd = true };
 
 FIXTURE_SETUP(nbd)
 {
-	const char *extra[] = { "--num-queues", "2", "--image", NULL, NULL };
+	const char *extra[] = { "--num-queues", "2", "--control-socket", self->ctl, "--image",
+				NULL, NULL };
 	struct fe_blk_opts opts = { .num_queues = 2 };
 	int ret;
 
 	self->srv.pid = -1;
+	ASSERT_EQ(0, make_ctl_dir(self->dir, sizeof(self->dir)));
+	snprintf(self->ctl, sizeof(self->ctl), "%s/ctl", self->dir);
 	ret = variant->qemu_nbd ? nd_qemu_nbd_start(&self->srv, HOST_IMAGE_SIZE) :
 				  nd_nbdkit_start(&self->srv, NBD_SIZE);
 	if (ret == -ENOENT)
 		SKIP(return, "%s is not installed", variant->qemu_nbd ? "qemu-nbd" : "nbdkit");
 	ASSERT_EQ(0, ret) TH_LOG("NBD server: %s", strerror(-ret));
-	extra[3] = self->srv.uri;
+	extra[5] = self->srv.uri;
 	HOST_UP(&self->vd, &self->blk, extra, &opts);
 	self->up = true;
 }
@@ -79,6 +114,8 @@ FIXTURE_TEARDOWN(nbd)
 	if (self->up)
 		host_down(_metadata, &self->vd, &self->blk);
 	nd_cleanup(&self->srv);
+	unlink(self->ctl);
+	rmdir(self->dir);
 }
 
 TEST_F(nbd, capacity_is_the_exports)
@@ -142,6 +179,7 @@ TEST_F(nbd, killed_server_fails_requests_and_a_restarted_one_is_reconnected)
 {
 	uint8_t want[4096], got[4096];
 	struct fe_blk_req *req;
+	int64_t errors;
 	int st = -1;
 
 	host_pattern(want, sizeof(want), 1);
@@ -173,6 +211,11 @@ TEST_F(nbd, killed_server_fails_requests_and_a_restarted_one_is_reconnected)
 		EXPECT_EQ(0, memcmp(want, got, sizeof(got)));
 	}
 	EXPECT_TRUE(vd_log_contains(&self->vd, "reconnected"));
+	/* The four failures are counted (each write retried above may add more). */
+	ASSERT_EQ(0, fe_blk_suspend(&self->blk));
+	errors = saved_errors(self->ctl);
+	EXPECT_LE(4, errors);
+	TH_LOG("%lld requests failed, as the device counted them", (long long)errors);
 }
 
 /* A destination whose export is smaller than the state's disk refuses the load. */
