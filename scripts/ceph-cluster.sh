@@ -9,6 +9,8 @@
 #                                            "layering"
 #   ceph-cluster.sh stop DIR               - SIGKILL both daemons (data is in RAM)
 # Every command then takes -c DIR/ceph.conf.
+# CEPH_CLUSTER_OWNER=PID: a watcher stops the cluster once PID is gone, so
+# a test killed by a timeout leaves no daemons behind.
 set -euo pipefail
 
 cmd=${1:?usage: ceph-cluster.sh start|stop DIR [default|layering]}
@@ -103,8 +105,17 @@ CONF
 	echo "ceph cluster up in $(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null || echo '?') s"
 }
 
+# Stops the cluster once the owner exits (or the cluster was stopped).
+watch_owner() {
+	local owner=$1
+	[ -n "$owner" ] || return 0
+	setsid bash -c 'while kill -0 "$1" 2>/dev/null && [ -f "$2/mon.pid" ]; do sleep 1; done
+		exec bash "$3" stop "$2"' watch "$owner" "$dir" "$(realpath "$0")" \
+		</dev/null >/dev/null 2>&1 &
+}
+
 case $cmd in
-start) start ;;
+start) start; watch_owner "${CEPH_CLUSTER_OWNER:-}" ;;
 stop) stop ;;
 *) echo "ceph-cluster.sh: unknown command $cmd" >&2; exit 2 ;;
 esac

@@ -229,7 +229,9 @@ int nd_ceph_start(char *dir, size_t len, double *secs)
 	/* The script wants a dir of its own: the cluster lives in a subdir. */
 	strncat(dir, "/c", len - strlen(dir) - 1);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (nd_sh("'%s/scripts/ceph-cluster.sh' start '%s' >&2", src, dir)) {
+	/* The owner: a test killed by a timeout leaves no daemons behind. */
+	if (nd_sh("CEPH_CLUSTER_OWNER=%d '%s/scripts/ceph-cluster.sh' start '%s' >&2",
+		  (int)getpid(), src, dir)) {
 		nd_ceph_stop(dir);
 		return -EIO;
 	}

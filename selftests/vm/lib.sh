@@ -307,7 +307,7 @@ rbd_setup() {
 		skip_all "Ceph (ceph-mon, rbd) not installed"
 	# Debian's bindings (python3-rbd), for the stop sentinel.
 	/usr/bin/python3 -c 'import rados, rbd' 2>/dev/null || skip_all "python3-rbd not installed"
-	"$VM_DIR/../../scripts/ceph-cluster.sh" start "$T/ceph" >"$T/ceph-start.log" 2>&1 ||
+	CEPH_CLUSTER_OWNER=$$ "$VM_DIR/../../scripts/ceph-cluster.sh" start "$T/ceph" >"$T/ceph-start.log" 2>&1 ||
 		{ cat "$T/ceph-start.log" >&2; bail "the Ceph cluster did not start"; }
 	log "$(grep 'cluster up' "$T/ceph-start.log")"
 	RBD_CONF=$T/ceph/ceph.conf
