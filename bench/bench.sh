@@ -21,6 +21,13 @@ root=$cache/trixie-chroot
 # shellcheck source=bench/plot-python.sh
 . "$here/plot-python.sh"
 
+# qemu-storage-daemon's rbd driver is a module of its own package, from the
+# same suite as QEMU (bookworm-backports, added by install-deps.sh test).
+if ! dpkg-query -W -f='${Status}' qemu-block-extra 2>/dev/null | grep -q 'ok installed'; then
+	sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		-t bookworm-backports qemu-block-extra
+fi
+
 blkio=()
 if [ "$(id -u)" = 0 ]; then
 	bash "$here/../scripts/fetch-trixie-blkio.sh"

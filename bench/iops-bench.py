@@ -14,6 +14,11 @@ Starts every back-end once, each on its own vhost-user socket:
   qsd-null     qemu-storage-daemon 10.0, null-co with read-zeroes=on
   qsd11-uring  the trixie chroot's qemu-storage-daemon 11.1, aio=io_uring,
                when the chroot has it
+  vblkd-nbd, qsd-nbd   both on one nbdkit memory export (UNIX socket)
+  vblkd-rbd, qsd-rbd   both on one image of a throwaway Ceph cluster
+               (scripts/ceph-cluster.sh, memstore, layering only, a 256 MiB
+               image) that
+               --no-netdisk leaves out
 then drives each with two clients, bench/iops_fe (frontend/'s driver) and,
 with --blkio, bench/iops_blkio (libblkio 1.5, run in the trixie chroot).
 Every repetition of a workload runs each back-end once, in an order rotated
@@ -39,6 +44,8 @@ ROOT = os.path.dirname(HERE)
 CHROOT = os.path.join(os.environ.get("VBLKD_CACHE", "/var/cache/vblkd"), "trixie-chroot")
 CHROOT_RUN = os.path.join(ROOT, "selftests", "vm", "chroot-qemu.sh")
 IMAGE_SIZE = 1 << 30
+# The rbd image: the test cluster's memstore OSD holds 1 GiB in RAM.
+RBD_SIZE = 256 << 20
 QUEUES = 2          # every back-end offers two; a client uses 1 or 2
 QUEUE_SIZE = 1024   # the largest ring each back-end accepts
 
@@ -97,6 +104,76 @@ def qsd_argv(binary, sock, blockdev):
     return [binary, "--blockdev", blockdev,
             "--export", f"type=vhost-user-blk,id=e0,node-name=d0,addr.type=unix,"
             f"addr.path={sock},writable=on,num-queues={QUEUES}"]
+
+
+class NetDisks:
+    """An nbdkit memory export and a one-node Ceph cluster with an rbd image."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.nbd_sock = os.path.join(tmp, "nbdkit.sock")
+        self.ceph = os.path.join(tmp, "ceph")
+        self.nbdkit = None
+        self.ceph_up = False
+
+    def start(self):
+        self.nbdkit = subprocess.Popen(["nbdkit", "--foreground", "--unix", self.nbd_sock,
+                                        "--exit-with-parent", "memory", str(IMAGE_SIZE)],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while not os.path.exists(self.nbd_sock):
+            if self.nbdkit.poll() is not None or time.time() > deadline:
+                raise RuntimeError("nbdkit did not start")
+            time.sleep(0.02)
+        os.makedirs(self.ceph)
+        r = subprocess.run(["bash", os.path.join(ROOT, "scripts", "ceph-cluster.sh"), "start",
+                            self.ceph, "layering"], capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError(f"ceph-cluster.sh: {r.stderr.strip()}")
+        self.ceph_up = True
+        conf = os.path.join(self.ceph, "ceph.conf")
+        r = subprocess.run(["timeout", "60", "rbd", "-c", conf, "create", "--size",
+                            f"{RBD_SIZE >> 20}M", "rbd/bench"], capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError(f"rbd create: {r.stderr.strip()}")
+        # Written once, so reads do not see unallocated objects.
+        r = subprocess.run(["timeout", "300", "rbd", "-c", conf, "bench", "--io-type", "write",
+                            "--io-size", "4M", "--io-total", str(RBD_SIZE),
+                            "--io-pattern", "seq", "rbd/bench"], capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError(f"rbd bench (fill): {r.stderr.strip()}")
+        self.conf = conf
+
+    def stop(self):
+        if self.nbdkit and self.nbdkit.poll() is None:
+            self.nbdkit.kill()
+            self.nbdkit.wait()
+        if self.ceph_up:
+            subprocess.run(["bash", os.path.join(ROOT, "scripts", "ceph-cluster.sh"), "stop",
+                            self.ceph], capture_output=True)
+
+
+def netdisk_backends(args, tmp, nd):
+    vblkd = os.path.join(args.build, "vblkd")
+    qsd = shutil.which("qemu-storage-daemon")
+    s = lambda n: os.path.join(tmp, n + ".sock")
+    common = ["--num-queues", str(QUEUES), "--log-level", "warn"]
+    return [
+        Backend("vblkd-nbd", [vblkd, "--vhost-user", s("vblkd-nbd"), "--image",
+                              f"nbd+unix:///?socket={nd.nbd_sock}"] + common, s("vblkd-nbd")),
+        Backend("qsd-nbd", qsd_argv(qsd, s("qsd-nbd"), "driver=nbd,node-name=d0,"
+                                    f"server.type=unix,server.path={nd.nbd_sock}"),
+                s("qsd-nbd")),
+        Backend("vblkd-rbd", [vblkd, "--vhost-user", s("vblkd-rbd"), "--image",
+                              f"rbd:rbd/bench:conf={nd.conf}"] + common, s("vblkd-rbd")),
+        Backend("qsd-rbd", qsd_argv(qsd, s("qsd-rbd"), "driver=rbd,node-name=d0,pool=rbd,"
+                                    f"image=bench,conf={nd.conf}"), s("qsd-rbd")),
+    ]
+
+
+# Network disks: 4 KiB random I/O on one queue at QD 1 and 32 (two servers
+# behind one ring each; every request crosses a socket or librados).
+NETDISK = lambda w: w[1] == 4096 and w[3] == 1 and w[2] in (1, 32) and w[0] != "randrw"
 
 
 def backends(args, tmp, image):
@@ -228,6 +305,7 @@ def main():
     ap.add_argument("--blkio", help="iops_blkio, built in the trixie chroot")
     ap.add_argument("--quick", action="store_true", help="QD 1 and 32, 4 KiB, one queue")
     ap.add_argument("--vduse", help="bench/vduse-bench.sh's JSON, for the report")
+    ap.add_argument("--no-netdisk", action="store_true", help="no nbd and rbd rows")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     workloads = QUICK if args.quick else WORKLOADS
@@ -247,15 +325,29 @@ def main():
     bes = backends(args, tmp, image)
     runs, failures = [], []
     t0 = time.time()
+    nd = NetDisks(tmp)
     try:
-        for be in bes:
-            be.start(tmp)
+        if not args.no_netdisk:
+            try:
+                nd.start()
+                bes += netdisk_backends(args, tmp, nd)
+            except (RuntimeError, OSError) as e:
+                failures.append(f"network disks: {e}")
+                log(f"no nbd/rbd rows: {e}")
+        for be in list(bes):
+            try:
+                be.start(tmp)
+            except RuntimeError as e:
+                failures.append(str(e))
+                log(str(e))
+                bes.remove(be)
         log("back-ends: " + ", ".join(f"{b.name} (pid {b.pid})" for b in bes))
         for w in workloads:
             clients = ["fe", "blkio"] if w[4] == "both" and args.blkio else ["fe"]
             if NOEI(w):
                 clients.append("fe-noei")
-            sel = [b for b in bes if b.name != "vblkd-poll" or POLL_ONLY(w)]
+            sel = [b for b in bes if (b.name != "vblkd-poll" or POLL_ONLY(w)) and
+                   (not b.name.endswith(("-nbd", "-rbd")) or NETDISK(w))]
             for rep in range(args.reps):
                 order = sel[rep % len(sel):] + sel[:rep % len(sel)]
                 for client in clients:
@@ -276,6 +368,7 @@ def main():
     finally:
         for be in bes:
             be.stop()
+        nd.stop()
     mem = memory(args, tmp, image)
     if failures:  # keep the back-ends' logs for a look
         logs = os.path.join(args.output, "bench-logs")

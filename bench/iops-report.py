@@ -54,7 +54,7 @@ def workloads(med, client):
 
 def backends(med):
     order = ["vblkd", "vblkd-poll", "vblkd-null", "qsd-uring", "qsd-threads", "qsd-null",
-             "qsd11-uring"]
+             "qsd11-uring", "vblkd-nbd", "qsd-nbd", "vblkd-rbd", "qsd-rbd"]
     have = {k[1] for k in med}
     return [b for b in order if b in have]
 
@@ -80,8 +80,9 @@ def wname(w):
 def iops_table(med, client):
     bes = backends(med)
     out = ["| workload | " + " | ".join(bes) +
-           " | vblkd / best qsd file | vblkd-null / qsd-null | vblkd / qsd-null |",
-           "|---|" + "---:|" * (len(bes) + 3)]
+           " | vblkd / best qsd file | vblkd-null / qsd-null | vblkd / qsd-null "
+           "| nbd: vblkd / qsd | rbd: vblkd / qsd |",
+           "|---|" + "---:|" * (len(bes) + 5)]
     for w in workloads(med, client):
         row = [fmt_iops(get(med, client, b, w)) for b in bes]
         v = get(med, client, "vblkd", w)
@@ -89,7 +90,11 @@ def iops_table(med, client):
                    " | ".join([ratio(v, best_qsd_file(med, client, w)),
                                ratio(get(med, client, "vblkd-null", w),
                                      get(med, client, "qsd-null", w)),
-                               ratio(v, get(med, client, "qsd-null", w))]) + " |")
+                               ratio(v, get(med, client, "qsd-null", w)),
+                               ratio(get(med, client, "vblkd-nbd", w),
+                                     get(med, client, "qsd-nbd", w)),
+                               ratio(get(med, client, "vblkd-rbd", w),
+                                     get(med, client, "qsd-rbd", w))]) + " |")
     return out
 
 
