@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/sock_policy.h"
 #include "vhost-user-compat/vu_int.h"
 
 /* A socket file left by a dead vblkd is replaced; a live one is not. */
@@ -45,7 +46,6 @@ static int claim_path(const char *path)
 int vu_listener_open(struct vu_listener *l, const char *path, const char *what, int backlog)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	mode_t old_mask;
 	int ret;
 
 	l->path = path;
@@ -66,13 +66,14 @@ int vu_listener_open(struct vu_listener *l, const char *path, const char *what, 
 		vb_err("socket: %s", strerror(-ret));
 		return ret;
 	}
-	old_mask = umask(0177); /* 0600: guest memory and device state go through it */
-	ret = bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-	umask(old_mask);
-	if (!ret && listen(l->fd, backlog))
+	/* 0600 unless asked: guest memory and device state go through it */
+	ret = vb_sock_bind(l->fd, &sa, &vb_sock_policy);
+	if (!ret && listen(l->fd, backlog)) {
 		ret = -errno;
-	if (ret) {
 		vb_err("cannot listen on %s: %s", path, strerror(-ret));
+		unlink(path);
+	}
+	if (ret) {
 		close(l->fd);
 		l->fd = -1;
 		return ret;

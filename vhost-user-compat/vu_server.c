@@ -12,6 +12,7 @@
 
 #include "core/device.h"
 #include "core/log.h"
+#include "core/sock_policy.h"
 #include "vhost-user-compat/vu_int.h"
 
 struct vu_handler {
@@ -261,6 +262,10 @@ static void conn_accept(struct vu_server *s, struct vu_listener *l)
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != ECONNABORTED)
 			vb_warn("%s socket: accept: %s", l->what, strerror(errno));
+		return;
+	}
+	if (!vb_peer_allowed(fd, &vb_sock_policy, l->what)) {
+		close(fd);
 		return;
 	}
 	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);

@@ -39,9 +39,11 @@ struct vu_ctl_ops {
  * @ctl_opaque:	passed to @ctl_ops
  * @out:	the server
  *
- * The sockets are created mode 0600: guest memory and device state pass
- * through them. A socket file a dead back-end left behind is replaced; one
- * a live back-end listens on is not.
+ * The sockets get vb_sock_policy's mode (0600 unless the command line
+ * says otherwise) and group: guest memory and device state pass through
+ * them. Each accepted peer must pass vb_peer_allowed(). A socket file a
+ * dead back-end left behind is replaced; one a live back-end listens on
+ * is not.
  * Return: 0, -EADDRINUSE for a socket in use, -EEXIST for a path that is
  * not a socket, or another -errno (logged).
  */
