@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what vblkd needs to build and test on Debian bookworm.
-#   install-deps.sh build   - compiler, meson, liburing, libmnl
+#   install-deps.sh build   - compiler, meson, liburing, libmnl, libseccomp
 #   install-deps.sh test    - build deps + QEMU 10 (bookworm-backports), the
 #                             6.12 guest kernel and the kselftest headers,
 #                             unpacked into a cache (never installed on the host),
@@ -19,7 +19,7 @@ cache=${VBLKD_CACHE:-/var/cache/vblkd}
 sources=/etc/apt/sources.list.d/debian.sources
 bpo_list=/etc/apt/sources.list.d/vblkd-bookworm-backports.sources
 
-build_pkgs=(meson ninja-build pkgconf gcc liburing-dev libmnl-dev libnbd-dev librbd-dev xz-utils
+build_pkgs=(meson ninja-build pkgconf gcc liburing-dev libmnl-dev libnbd-dev librbd-dev libseccomp-dev xz-utils
 	    busybox-static cpio kmod python3)
 bpo_pkgs=(qemu-system-x86 qemu-utils)
 test_pkgs=(debootstrap iproute2

@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* vblkd: virtio-blk back-end daemon. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <liburing.h>
 
 #include "devices/blk/blk_dev.h"
 #include "core/failpoint.h"
 #include "core/log.h"
+#include "core/sock_policy.h"
 #include "core/signals.h"
 #include "vblkd_args.h"
+#include "vblkd_sandbox.h"
 #include "vduse/vdpa_nl.h"
 #include "vduse/vduse_dev.h"
 #include "vhost-user-compat/vu_server.h"
@@ -41,6 +45,50 @@ static int take_listen_fds(const struct vblkd_args *args, struct vu_server *s)
 	if (!ret && args->control_socket_fd >= 0)
 		ret = vu_server_take_listen_fd(s, VU_LISTEN_CONTROL, args->control_socket_fd);
 	return ret;
+}
+
+/*
+ * librados (its own threads, TCP to the monitors and OSDs, config files) and
+ * libnbd's TCP reconnects (getaddrinfo reads /etc) do things at any time
+ * that the allow-list is not written for; NBD over a UNIX socket is not.
+ */
+static bool serves_over_network(const char *image)
+{
+	return !strncmp(image, "rbd:", 4) || !strncmp(image, "nbd://", 6) ||
+	       !strncmp(image, "nbds://", 7);
+}
+
+/*
+ * Set-up is over: give up what serving does not need (docs/security.md).
+ * VBLKD_TEST_FORBIDDEN_SYSCALL, for the host tests, then tries an open (which
+ * the allow-list fails) and a TCP socket (which it kills).
+ */
+static int enter_sandbox(const struct vblkd_args *args)
+{
+	int ret = vblkd_caps_drop(args->vduse);
+
+	if (ret)
+		return ret;
+	if (args->no_seccomp)
+		vb_info("seccomp: off (--no-seccomp)");
+	else if (serves_over_network(args->blk.image))
+		vb_info("seccomp: not installed: the %s back-end opens sockets and files while "
+			"serving (docs/security.md)",
+			strncmp(args->blk.image, "rbd:", 4) ? "NBD over TCP" : "RBD");
+	else if ((ret = vblkd_seccomp_install()) < 0)
+		return ret;
+	if (getenv("VBLKD_TEST_FORBIDDEN_SYSCALL")) {
+		int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+		vb_info("test: open: %s", fd >= 0 ? "opened" : strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		vb_info("test: socket(AF_INET) returned %d", fd);
+		if (fd >= 0)
+			close(fd);
+	}
+	return 0;
 }
 
 /* The control socket's ring control for a device VDUSE drives. */
@@ -88,7 +136,7 @@ static int run_vduse(const struct vblkd_args *args, struct vb_device *dev, int s
 			vb_info("vduse %s: on the vdpa bus", args->vduse);
 		}
 	}
-	ret = vu_server_run(ctl, stop_fd);
+	ret = enter_sandbox(args) ?: vu_server_run(ctl, stop_fd);
 	vb_info("stopping");
 	/* Removal resets the device through the message thread, still running here. */
 	if (vdpa_nl_dev_del(args->vduse) == 0)
@@ -114,6 +162,7 @@ int main(int argc, char **argv)
 	vb_log_set_device(args.vduse ? args.vduse : args.blk.image);
 	if (vb_faults_from_env())
 		return EXIT_FAILURE;
+	vb_sock_policy = args.sock;
 
 	stop_fd = vb_stop_signals_fd();
 	if (stop_fd < 0) {
@@ -147,7 +196,7 @@ int main(int argc, char **argv)
 	}
 	vu_server_set_timeouts(vu, args.message_timeout_s * 1000,
 			       args.control_idle_timeout_s * 1000);
-	ret = vu_server_run(vu, stop_fd);
+	ret = enter_sandbox(&args) ?: vu_server_run(vu, stop_fd);
 	vb_info("stopping");
 	vu_server_free(vu);
 out_close:

@@ -20,7 +20,7 @@ static const char usage[] =
 	"\n"
 	"Serve FILE (a regular file or a block device) as a virtio-blk device to\n"
 	"a vhost-user front-end such as QEMU's vhost-user-blk-pci, on the UNIX\n"
-	"socket SOCKET (created with mode 0600; one front-end at a time), or as\n"
+	"socket SOCKET (mode 0600 by default; one front-end at a time), or as\n"
 	"the kernel's VDUSE device NAME on the vdpa bus (virtio_vdpa makes it a\n"
 	"/dev/vdX, vhost_vdpa a /dev/vhost-vdpa-N for a VMM).\n"
 	"\n"
@@ -54,7 +54,7 @@ static const char usage[] =
 	"                             exclusive lock a dead client left (no ~30 s\n"
 	"                             stall after kill -9); only when no other\n"
 	"                             live vblkd writes the image\n"
-	"  --control-socket PATH      also listen on PATH (0600) for device-state\n"
+	"  --control-socket PATH      also listen on PATH (as SOCKET) for device-state\n"
 	"                             transfers (SET_DEVICE_STATE_FD,\n"
 	"                             CHECK_DEVICE_STATE) while a front-end holds\n"
 	"                             SOCKET; vblkctl talks to it. With --vduse it\n"
@@ -104,6 +104,17 @@ static const char usage[] =
 	"                             in progress (0-86400, default 60; 0: never).\n"
 	"                             Up to 32 control clients are served at once\n"
 	"  --log-level LEVEL          error, warn, info or debug (default info)\n"
+	"  --allow-uid UID[,UID...]   serve only peers of these uids on every socket\n"
+	"                             (SO_PEERCRED); others are closed and logged\n"
+	"  --socket-mode MODE         octal mode of the sockets vblkd creates\n"
+	"                             (default 0600)\n"
+	"  --socket-group GROUP       group (name or gid) of those sockets; give\n"
+	"                             it access with --socket-mode 0660\n"
+	"  --no-seccomp               do not install the system-call allow-list\n"
+	"                             that confines vblkd once it is set up (a call\n"
+	"                             outside it kills vblkd with SIGSYS); all\n"
+	"                             capabilities but CAP_NET_ADMIN (VDUSE) are\n"
+	"                             dropped either way. See docs/security.md\n"
 	"  -h, --help                 show this help and exit\n"
 	"  -V, --version              show the version and exit\n"
 	"\n"
@@ -111,7 +122,13 @@ static const char usage[] =
 	"the VDUSE device) and exits 0.\n";
 
 /* Long options without a short letter: past every char. */
-enum { OPT_CONTROL_IDLE_TIMEOUT = 256 };
+enum {
+	OPT_CONTROL_IDLE_TIMEOUT = 256,
+	OPT_ALLOW_UID,
+	OPT_SOCKET_MODE,
+	OPT_SOCKET_GROUP,
+	OPT_NO_SECCOMP,
+};
 
 static int parse_uint(const char *opt, const char *s, unsigned long min, unsigned long max,
 		      bool pow2, unsigned long *out)
@@ -159,6 +176,10 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "message-timeout", required_argument, NULL, 'M' },
 		{ "control-idle-timeout", required_argument, NULL, OPT_CONTROL_IDLE_TIMEOUT },
+		{ "allow-uid", required_argument, NULL, OPT_ALLOW_UID },
+		{ "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
+		{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
+		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -176,6 +197,7 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 	a->control_socket_fd = -1;
 	a->message_timeout_s = 5;
 	a->control_idle_timeout_s = 60;
+	a->sock = vb_sock_policy;
 
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		switch (c) {
@@ -305,6 +327,32 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 			if (parse_uint("control-idle-timeout", optarg, 0, 86400, false, &v))
 				return -EINVAL;
 			a->control_idle_timeout_s = (unsigned int)v;
+			break;
+		case OPT_ALLOW_UID:
+			if (vb_sock_policy_parse_uids(&a->sock, optarg)) {
+				fprintf(stderr,
+					"vblkd: --allow-uid %s: up to %d decimal uids, "
+					"separated by commas\n",
+					optarg, VB_ALLOW_UIDS_MAX);
+				return -EINVAL;
+			}
+			break;
+		case OPT_SOCKET_MODE:
+			if (vb_sock_policy_parse_mode(&a->sock, optarg)) {
+				fprintf(stderr, "vblkd: --socket-mode %s: an octal mode, 0-0777\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_SOCKET_GROUP:
+			if (vb_sock_policy_parse_group(&a->sock, optarg)) {
+				fprintf(stderr, "vblkd: --socket-group %s: no such group\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_NO_SECCOMP:
+			a->no_seccomp = true;
 			break;
 		case 'h':
 			printf(usage, VB_MAX_QUEUES);

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 
+#include "core/sock_policy.h"
 #include "devices/blk/blk_dev.h"
 
 struct vblkd_args {
@@ -14,6 +15,8 @@ struct vblkd_args {
 	const char *vduse; /* device name */
 	const char *state_dir;
 	bool no_vdpa_add;
+	bool no_seccomp;
+	struct vb_sock_policy sock; /* --socket-mode, --socket-group, --allow-uid */
 	struct blk_opts blk;
 	enum vb_suspend_mode suspend_mode;
 	unsigned int poll_us;
