@@ -101,14 +101,19 @@ int vt_driver_of(const char *name, char *drv, size_t len)
 	return 0;
 }
 
-/* Wait for NAME on the vdpa bus while vblkd @vd lives. */
+/*
+ * Wait for NAME on the vdpa bus while vblkd @vd lives. The sysfs entry
+ * appears before the driver probe that DEV_NEW runs; a test that toggles
+ * drivers_autoprobe or rebinds NAME must wait for DEV_NEW to return, which
+ * vblkd logs ("on the vdpa bus").
+ */
 static int vt_wait_device(struct vd_proc *vd, const char *name, int timeout_ms)
 {
 	char path[PATH_MAX];
 	int64_t end = vt_now_us() + (int64_t)timeout_ms * 1000;
 
 	snprintf(path, sizeof(path), VT_SYS_VDPA "/devices/%s", name);
-	while (access(path, F_OK)) {
+	while (access(path, F_OK) || !vd_log_contains(vd, "on the vdpa bus")) {
 		if (!vd_alive(vd))
 			return -ECHILD;
 		if (vt_now_us() >= end)
