@@ -35,10 +35,11 @@
 static const char *const allowed[] = {
 	/* I/O on the fds vblkd holds: sockets, eventfds, pipes, the image */
 	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
-	"preadv2", "pwritev2", "close", "lseek", "fcntl", "fstat", "newfstatat", "statx",
+	"preadv2", "pwritev2", "close", "lseek", "fcntl", "fstat", "fstatfs", "newfstatat", "statx",
 	"ftruncate", "fallocate", "fsync", "fdatasync", "dup", "dup3", "pipe2", "eventfd2",
 	"memfd_create", "ioctl", "accept", "accept4", "recvmsg", "sendmsg", "recvfrom",
 	"sendto", "getsockopt", "setsockopt", "getsockname", "getpeername", "bind",
+	"connect", /* an NBD server over a UNIX socket, reconnected */ "getrandom",
 	"shutdown",
 	/* what a notification fd is: readlink of /proc/self/fd/N (core/ring.c) */
 	"readlink", "readlinkat",
