@@ -40,6 +40,7 @@ struct soak_stats {
 	uint64_t ambiguous_blocks; /* two contents allowed at the end */
 	uint64_t migrations, migrations_drain, migrations_capture;
 	uint64_t inflight_at_migration; /* requests on the rings at suspend, summed */
+	uint64_t carried_by_capture; /* left in flight by capture suspends, summed */
 	uint64_t downtime_us_sum, downtime_us_max;
 	uint64_t state_bytes_max;
 	uint64_t kills_active, kills_standby, reconnects;

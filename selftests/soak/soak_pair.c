@@ -99,12 +99,30 @@ static int soak_pair_recover(struct soak_pair *p, struct soak_stats *st)
 	return ret;
 }
 
+/*
+ * Requests the suspended source left marked in its in-flight region: those
+ * a capture suspend carried in the state. A drain suspend leaves none.
+ */
+static unsigned int soak_pair_left_in_flight(struct fe_blk *blk)
+{
+	unsigned int n = 0;
+
+	for (unsigned int q = 0; q < blk->inflight.num_queues; q++) {
+		struct vb_inflight_queue *inf = fe_blk_inflight_queue(blk, q);
+
+		for (unsigned int i = 0; inf && i < blk->inflight.queue_size; i++)
+			n += __atomic_load_n(&inf->desc[i].inflight, __ATOMIC_ACQUIRE) == 1;
+	}
+	return n;
+}
+
 int soak_pair_migrate(struct soak_pair *p, struct soak_stats *st, unsigned int inflight)
 {
 	unsigned int a = p->active, s = 1 - a;
 	struct fe_blk *src = &p->blk[a], *dst = &p->blk[s];
 	bool capture = src->opts.capture;
 	struct fe_migrate_times t;
+	unsigned int carried;
 	int ret;
 
 	if (!p->open[s]) {
@@ -136,6 +154,11 @@ int soak_pair_migrate(struct soak_pair *p, struct soak_stats *st, unsigned int i
 		st->downtime_us_max = t.total_us;
 	if (t.bytes > st->state_bytes_max)
 		st->state_bytes_max = t.bytes;
+	carried = soak_pair_left_in_flight(src);
+	st->carried_by_capture += carried;
+	if (carried && !capture)
+		soak_error(st, "a drain suspend of vblkd %u left %u request(s) in flight", a,
+			   carried);
 
 	/* The old source borrows now: drop it, it becomes the next destination. */
 	fe_blk_close(src);

@@ -25,6 +25,7 @@
 	X("migrations_drain", migrations_drain)                      \
 	X("migrations_capture", migrations_capture)                  \
 	X("requests_in_flight_at_migrations", inflight_at_migration) \
+	X("requests_carried_by_capture", carried_by_capture)         \
 	X("downtime_us_max", downtime_us_max)                        \
 	X("state_bytes_max", state_bytes_max)                        \
 	X("kills_active", kills_active)                              \
