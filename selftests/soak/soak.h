@@ -48,6 +48,8 @@ struct soak_stats {
 	uint64_t io_errors; /* completions with a status other than OK */
 	uint64_t dup_completions; /* used entries for no request of ours */
 	uint64_t errors; /* anything else that went wrong */
+	uint64_t daemon_errors; /* error lines in the vblkd logs */
+	uint64_t daemon_warnings; /* warning lines in the vblkd logs */
 	uint64_t latency_us_max;
 	uint64_t elapsed_ms;
 };

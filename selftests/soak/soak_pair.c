@@ -12,6 +12,7 @@
 #define SOAK_QUEUE_SIZE "128"
 #define SOAK_MEM_SIZE (32ull << 20)
 #define SOAK_STOP_MS 5000
+#define SOAK_LOG_SHOWN 10 /* daemon error lines printed; all are counted */
 
 static void soak_pair_args(struct soak_pair *p, unsigned int i)
 {
@@ -223,6 +224,25 @@ int soak_pair_kill(struct soak_pair *p, bool standby, struct soak_stats *st, uns
 	return 0;
 }
 
+/* Count the error and warning lines of a daemon's log (all its restarts), print a few. */
+static void soak_pair_scan_log(const struct vd_proc *vd, unsigned int i, struct soak_stats *st)
+{
+	FILE *f = fopen(vd->log, "re");
+	char line[1024];
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, " warn: ")) {
+			st->daemon_warnings++;
+		} else if (strstr(line, " error: ")) {
+			if (st->daemon_errors++ < SOAK_LOG_SHOWN)
+				fprintf(stderr, "soak: vblkd %u logged: %s", i, line);
+		}
+	}
+	fclose(f);
+}
+
 void soak_pair_stop(struct soak_pair *p, struct soak_stats *st)
 {
 	int status;
@@ -243,6 +263,8 @@ void soak_pair_stop(struct soak_pair *p, struct soak_stats *st)
 			vd_dump_log(&p->vd[i]);
 		}
 	}
+	for (unsigned int i = 0; i < 2; i++)
+		soak_pair_scan_log(&p->vd[i], i, st);
 	vd_cleanup(&p->vd[1]);
 	vd_cleanup(&p->vd[0]);
 }

@@ -35,6 +35,8 @@
 	X("io_errors", io_errors)                                    \
 	X("duplicate_completions", dup_completions)                  \
 	X("errors", errors)                                          \
+	X("daemon_error_lines", daemon_errors)                       \
+	X("daemon_warning_lines", daemon_warnings)                   \
 	X("latency_us_max", latency_us_max)
 
 static uint64_t soak_ios(const struct soak_stats *st)
