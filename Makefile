@@ -5,6 +5,7 @@ SOCK ?= vblkd.sock
 MESON_FLAGS ?= $(if $(CI),--werror,)
 
 .PHONY: all deps test-deps build run check clean format bench bench-downtime
+.PHONY: all deps test-deps build run check clean format bench-downtime soak
 
 all: build
 
@@ -46,6 +47,17 @@ QEMU_REPS ?= 3
 bench-downtime: deps
 	$(MAKE) build
 	bash bench/bench-downtime.sh $(BUILD) $(BENCH_REPS) $(QEMU) $(QEMU_REPS)
+
+# Not part of check (the host suite runs a 10 s smoke of it): I/O with
+# migrations and kill -9 for DURATION seconds, then every block verified
+# (docs/soak.md). Figures in $(BUILD)/soak.json; SOAK_FLAGS adds options.
+DURATION ?= 60
+SOAK_FLAGS ?=
+
+soak:
+	$(MAKE) build
+	$(BUILD)/selftests/soak/soak --vblkd $(BUILD)/vblkd --duration $(DURATION) \
+		--json $(BUILD)/soak.json $(SOAK_FLAGS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
