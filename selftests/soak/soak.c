@@ -58,7 +58,7 @@ static int soak_run(struct soak_pair *p, struct soak_io *io, const struct soak_c
 		    struct soak_stats *st)
 {
 	uint64_t end = soak_now_us() + (uint64_t)cfg->duration_s * 1000000;
-	uint64_t rng = cfg->seed ^ 0x5eed;
+	uint64_t rng = (cfg->seed ^ 0x5eed) | 1; /* xorshift never leaves 0 */
 	uint64_t next_mig = soak_next(&rng, cfg->migrate_ms);
 	uint64_t next_kill = soak_next(&rng, cfg->kill_ms);
 	int ret;

@@ -17,7 +17,7 @@ int soak_io_init(struct soak_io *io, const struct soak_cfg *cfg, struct soak_sta
 	io->st = st;
 	io->depth = cfg->depth;
 	io->num_queues = cfg->num_queues;
-	io->rng = cfg->seed ? cfg->seed : 1;
+	io->rng = cfg->seed | 1; /* xorshift never leaves 0 */
 	return soak_model_init(&io->model, cfg->image_bytes / SOAK_BLOCK) ? -ENOMEM : 0;
 }
 
