@@ -75,7 +75,11 @@ static int soak_run(struct soak_pair *p, struct soak_io *io, const struct soak_c
 			return -ETIMEDOUT;
 		}
 		if (cfg->migrate_ms && soak_now_us() >= next_mig) {
-			ret = soak_pair_migrate(p, st, io->outstanding);
+			uint64_t tries = st->migrations + st->migrations_aborted;
+			bool abort = cfg->abort_every &&
+				     tries % cfg->abort_every == cfg->abort_every - 1;
+
+			ret = soak_pair_migrate(p, st, io->outstanding, abort);
 			if (ret)
 				return ret;
 			next_mig = soak_next(&rng, cfg->migrate_ms);
@@ -128,13 +132,14 @@ static int soak_inject_stale(struct soak_io *io, const char *image, struct soak_
 static void soak_usage(FILE *f)
 {
 	fputs("usage: soak [--duration S] [--depth N] [--queues N] [--image-mib N]\n"
-	      "            [--migrate-ms MS] [--kill-ms MS] [--io-delay-ms MS]\n"
+	      "            [--migrate-ms MS] [--kill-ms MS] [--abort-every N] [--io-delay-ms MS]\n"
 	      "            [--seed N] [--json FILE] [--vblkd PATH] [--inject-stale]\n"
 	      "Random I/O against two vblkd daemons with migrations and SIGKILLs,\n"
 	      "then a read-back of every block (docs/soak.md). Defaults: 60 s, depth\n"
 	      "32, 2 queues, 64 MiB, a migration every 3000 ms, a kill every 7000 ms,\n"
-	      "--io-delay-ms 1, a seed from the clock. The daemon: --vblkd or $VBLKD.\n"
-	      "0 for --migrate-ms or --kill-ms turns that event off. --inject-stale\n"
+	      "every 5th migration aborted (its destination killed first), --io-delay-ms 1,\n"
+	      "a seed from the clock. The daemon: --vblkd or $VBLKD. 0 for --migrate-ms,\n"
+	      "--kill-ms or --abort-every turns that event off. --inject-stale\n"
 	      "checks the checker: one block is made stale behind vblkd's back, and the\n"
 	      "run passes only when the read-back finds that one mismatch.\n",
 	      f);
@@ -162,6 +167,7 @@ static void soak_parse(int argc, char **argv, struct soak_cfg *cfg)
 		{ "migrate-ms", required_argument, NULL, 'm' },
 		{ "kill-ms", required_argument, NULL, 'k' },
 		{ "io-delay-ms", required_argument, NULL, 'y' },
+		{ "abort-every", required_argument, NULL, 'a' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "vblkd", required_argument, NULL, 'v' },
@@ -190,6 +196,9 @@ static void soak_parse(int argc, char **argv, struct soak_cfg *cfg)
 			break;
 		case 'k':
 			cfg->kill_ms = soak_uint("--kill-ms", optarg, 3600000);
+			break;
+		case 'a':
+			cfg->abort_every = soak_uint("--abort-every", optarg, 1000000);
 			break;
 		case 'y':
 			cfg->io_delay_ms = soak_uint("--io-delay-ms", optarg, 1000);
@@ -231,6 +240,7 @@ int main(int argc, char **argv)
 		.image_bytes = 64ull << 20,
 		.migrate_ms = 3000,
 		.kill_ms = 7000,
+		.abort_every = 5,
 		.io_delay_ms = 1,
 	};
 	struct soak_stats st = { 0 };

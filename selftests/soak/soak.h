@@ -24,6 +24,7 @@ struct soak_cfg {
 	uint64_t image_bytes;
 	unsigned int migrate_ms; /* between migrations */
 	unsigned int kill_ms; /* between kills */
+	unsigned int abort_every; /* every Nth migration aborted (0: none) */
 	unsigned int io_delay_ms; /* vblkd --io-delay-ms: keeps requests in flight */
 	uint64_t seed;
 	const char *json; /* NULL: no JSON file */
@@ -39,6 +40,8 @@ struct soak_stats {
 	uint64_t mismatches_final;
 	uint64_t ambiguous_blocks; /* two contents allowed at the end */
 	uint64_t migrations, migrations_drain, migrations_capture;
+	uint64_t migrations_aborted; /* destination killed first, source resumed */
+	uint64_t carried_back_after_abort; /* captured, then resumed by the source */
 	uint64_t inflight_at_migration; /* requests on the rings at suspend, summed */
 	uint64_t carried_by_capture; /* left in flight by capture suspends, summed */
 	uint64_t downtime_us_sum, downtime_us_max;

@@ -117,7 +117,51 @@ static unsigned int soak_pair_left_in_flight(struct fe_blk *blk)
 	return n;
 }
 
-int soak_pair_migrate(struct soak_pair *p, struct soak_stats *st, unsigned int inflight)
+/*
+ * The destination dies (SIGKILL) just before the switch-over: the source has
+ * been suspended and saved, the load fails, and the source must carry on
+ * with every request it held, captured ones included, as QEMU resumes it
+ * after a failed migration. The destination is restarted for the next try.
+ */
+static int soak_pair_migrate_aborted(struct soak_pair *p, struct soak_stats *st)
+{
+	unsigned int a = p->active, s = 1 - a;
+	bool capture = p->blk[s].opts.capture;
+	struct fe_migrate_times t;
+	int status, ret;
+
+	ret = vd_kill(&p->vd[s], &status);
+	if (ret) {
+		soak_error(st, "kill the destination vblkd %u: %s", s, strerror(-ret));
+		return ret;
+	}
+	ret = fe_blk_migrate(&p->blk[a], &p->blk[s], &t);
+	if (!ret || p->blk[a].shared) {
+		soak_error(st, "a migration to a killed vblkd went as far as the switch-over (%s)",
+			   strerror(-ret));
+		return -EPROTO;
+	}
+	st->migrations_aborted++;
+	/* Captured requests stay the source's: it must run them on resume. */
+	st->carried_back_after_abort += soak_pair_left_in_flight(&p->blk[a]);
+	ret = fe_blk_resume(&p->blk[a]);
+	if (ret) {
+		soak_error(st, "resume the source vblkd %u after an aborted migration: %s", a,
+			   strerror(-ret));
+		vd_dump_log(&p->vd[a]);
+		return ret;
+	}
+	fe_blk_close(&p->blk[s]);
+	p->open[s] = false;
+	ret = vd_restart(&p->vd[s], p->args[s]);
+	if (!ret)
+		ret = soak_pair_open_standby(p, capture);
+	if (ret)
+		soak_error(st, "restart the destination vblkd %u: %s", s, strerror(-ret));
+	return 0; /* without a standby the next migration reports it */
+}
+
+int soak_pair_migrate(struct soak_pair *p, struct soak_stats *st, unsigned int inflight, bool abort)
 {
 	unsigned int a = p->active, s = 1 - a;
 	struct fe_blk *src = &p->blk[a], *dst = &p->blk[s];
@@ -130,6 +174,8 @@ int soak_pair_migrate(struct soak_pair *p, struct soak_stats *st, unsigned int i
 		soak_error(st, "no destination to migrate to");
 		return -ENOTCONN;
 	}
+	if (abort)
+		return soak_pair_migrate_aborted(p, st);
 	ret = fe_blk_migrate(src, dst, &t);
 	if (ret) {
 		soak_error(

@@ -39,15 +39,19 @@ static inline struct fe_blk *soak_pair_blk(struct soak_pair *p)
  * @p:		the pair
  * @st:		counts the migration, its mode and downtime
  * @inflight:	requests on the rings at the suspend, for the counts
+ * @abort:	SIGKILL the destination first: the migration must fail after
+ *		the source's save, and the source go on
  *
  * Suspends the source (drain, or capture when its connection negotiated
  * GET_VRING_BASE_INFLIGHT), moves the state, resumes on the destination,
  * then reconnects to the old source as the next destination in the other
  * suspend mode. A failed migration resumes on the source and counts an
- * error.
+ * error; with @abort, the failure is the expected outcome and the killed
+ * destination is restarted.
  * Return: 0, or -errno when the front-end has no working back-end left.
  */
-int soak_pair_migrate(struct soak_pair *p, struct soak_stats *st, unsigned int inflight);
+int soak_pair_migrate(struct soak_pair *p, struct soak_stats *st, unsigned int inflight,
+		      bool abort);
 
 /**
  * soak_pair_kill() - SIGKILL a daemon and restart it with the same arguments
