@@ -53,6 +53,25 @@ static uint64_t soak_next(uint64_t *rng, unsigned int base_ms)
 	return soak_now_us() + us * 3 / 4 + soak_rand(rng) % (us / 2 + 1);
 }
 
+/*
+ * Is the next migration one to abort? About every cfg->abort_every-th, but
+ * in the other suspend mode (the source's) than the last aborted one, so
+ * both modes are aborted whatever the gap: an even one would always catch
+ * the same mode, for the mode alternates with every migration that goes
+ * through.
+ */
+static bool soak_abort_next(const struct soak_cfg *cfg, struct soak_pair *p, unsigned int *since,
+			    int *last_mode)
+{
+	int mode = soak_pair_blk(p)->opts.capture;
+
+	if (!cfg->abort_every || ++*since < cfg->abort_every || mode == *last_mode)
+		return false;
+	*last_mode = mode;
+	*since = 0;
+	return true;
+}
+
 /* The timed part: I/O, migrations and kills until the duration is over. */
 static int soak_run(struct soak_pair *p, struct soak_io *io, const struct soak_cfg *cfg,
 		    struct soak_stats *st)
@@ -61,6 +80,8 @@ static int soak_run(struct soak_pair *p, struct soak_io *io, const struct soak_c
 	uint64_t rng = (cfg->seed ^ 0x5eed) | 1; /* xorshift never leaves 0 */
 	uint64_t next_mig = soak_next(&rng, cfg->migrate_ms);
 	uint64_t next_kill = soak_next(&rng, cfg->kill_ms);
+	unsigned int since_abort = 0;
+	int last_abort = -1;
 	int ret;
 
 	while (soak_now_us() < end) {
@@ -75,9 +96,7 @@ static int soak_run(struct soak_pair *p, struct soak_io *io, const struct soak_c
 			return -ETIMEDOUT;
 		}
 		if (cfg->migrate_ms && soak_now_us() >= next_mig) {
-			uint64_t tries = st->migrations + st->migrations_aborted;
-			bool abort = cfg->abort_every &&
-				     tries % cfg->abort_every == cfg->abort_every - 1;
+			bool abort = soak_abort_next(cfg, p, &since_abort, &last_abort);
 
 			ret = soak_pair_migrate(p, st, io->outstanding, abort);
 			if (ret)
