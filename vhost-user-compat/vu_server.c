@@ -3,6 +3,7 @@
 #include "vhost-user-compat/vu_server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -321,6 +322,27 @@ static void conn_io(struct vu_server *s, struct vu_conn *c, short revents)
 	else if (ret != -ECONNRESET)
 		vb_err("dropping the %s (pid %d): %s", c->what, c->pid, strerror(-ret));
 	conn_drop(s, c);
+}
+
+/*
+ * The fuzz target's way in: the same reads, dispatcher, reply queue and
+ * drop as an accepted front-end, on one socket, until the connection ends.
+ */
+void vu_server_serve_fe_fd(struct vu_server *s, int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	vu_conn_open(&s->fe, fd, ++s->next_conn_id, "front-end");
+	while (s->fe.fd >= 0) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (vu_conn_tx_pending(&s->fe))
+			pfd.events |= POLLOUT;
+		if (poll(&pfd, 1, 1000) <= 0) {
+			conn_drop(s, &s->fe);
+			break;
+		}
+		conn_io(s, &s->fe, pfd.revents);
+	}
 }
 
 /*

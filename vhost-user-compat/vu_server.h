@@ -100,6 +100,17 @@ void vu_server_set_timeouts(struct vu_server *s, unsigned int message_ms, unsign
 int vu_server_run(struct vu_server *s, int stop_fd);
 
 /**
+ * vu_server_serve_fe_fd() - serve one front-end connection to its end
+ * @s:		a server with no front-end socket of its own (path NULL)
+ * @fd:		a connected socket, taken; the peer has sent everything and
+ *		shut down its writing side
+ *
+ * The fuzz target's way in (selftests/fuzz/vu_session_fuzz.c): the same
+ * dispatcher and connection drop as a front-end accepted on a socket.
+ */
+void vu_server_serve_fe_fd(struct vu_server *s, int fd);
+
+/**
  * vu_server_free() - drop the connections, remove the sockets
  * @s:		the server, or NULL
  *
