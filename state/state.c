@@ -200,7 +200,9 @@ int state_reader_init(struct state_reader *r, uint32_t device_type, state_sectio
 		      void *opaque)
 {
 	memset(r, 0, sizeof(*r));
-	r->payload = malloc(STATE_SECTION_MAX);
+	/* Grown when a longer section comes: most blobs are small, most sections tiny. */
+	r->payload_cap = 4096;
+	r->payload = malloc(r->payload_cap);
 	if (!r->payload)
 		return -ENOMEM;
 	r->device_type = device_type;
@@ -299,6 +301,16 @@ static void reader_section_begin(struct state_reader *r)
 	    !(r->sec_flags & STATE_SECTION_OPTIONAL)) {
 		reader_fail(r, STATE_E_SECTION);
 		return;
+	}
+	if (r->sec_len > r->payload_cap) {
+		uint8_t *p = realloc(r->payload, r->sec_len);
+
+		if (!p) {
+			reader_fail(r, STATE_E_LENGTH); /* longer than this process can hold */
+			return;
+		}
+		r->payload = p;
+		r->payload_cap = r->sec_len;
 	}
 	r->crc = state_crc32c(r->crc, r->sec_hdr, STATE_SECTION_HDR_SIZE);
 	r->total += STATE_SECTION_HDR_SIZE;

@@ -155,7 +155,8 @@ struct state_reader {
 	uint16_t sec_type;
 	uint16_t sec_flags;
 	uint32_t sec_len;
-	uint8_t *payload; /* STATE_SECTION_MAX bytes */
+	uint8_t *payload; /* payload_cap bytes, grown to the longest section */
+	uint32_t payload_cap;
 };
 
 /**

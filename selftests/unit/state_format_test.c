@@ -161,6 +161,55 @@ TEST(the_writer_refuses_what_a_reader_would_refuse)
 	free(big);
 }
 
+/* Payload byte i of a section of @type: (i * 7 + type) & 0xff. */
+static int pattern_section(void *opaque, uint16_t type, uint16_t flags, const uint8_t *payload,
+			   uint32_t len)
+{
+	uint32_t *lens = opaque;
+
+	for (uint32_t i = 0; i < len; i++)
+		if (payload[i] != (uint8_t)(i * 7 + type))
+			return STATE_E_CONTENT;
+	lens[type - 1] = len;
+	return 0;
+}
+
+/* The reader's buffer starts small and grows: each size in turn, read whole and in pieces. */
+TEST(sections_up_to_the_largest_are_read_whole_after_smaller_ones)
+{
+	static const uint32_t sizes[] = { 10, 4096, 4097, STATE_SECTION_MAX, 5000 };
+	uint8_t *big = malloc(STATE_SECTION_MAX);
+	struct state_writer w;
+
+	ASSERT_NE(NULL, big);
+	state_writer_init(&w);
+	state_write_header(&w, DEV_TYPE, 0);
+	for (unsigned int t = 1; t <= 5; t++) {
+		for (uint32_t i = 0; i < sizes[t - 1]; i++)
+			big[i] = (uint8_t)(i * 7 + t);
+		state_write_section(&w, (uint16_t)t, STATE_SECTION_OPTIONAL, big, sizes[t - 1]);
+	}
+	ASSERT_EQ(0, state_write_trailer(&w));
+	for (size_t piece = 0; piece <= 4097; piece += 4097) {
+		uint32_t lens[5] = { 0 };
+		struct state_reader r;
+		size_t off = 0;
+
+		ASSERT_EQ(0, state_reader_init(&r, DEV_TYPE, pattern_section, lens));
+		while (off < w.len) {
+			size_t n = piece && piece < w.len - off ? piece : w.len - off;
+
+			ASSERT_EQ(STATE_OK, state_reader_feed(&r, w.buf + off, n));
+			off += n;
+		}
+		EXPECT_EQ(STATE_OK, state_reader_finish(&r));
+		state_reader_fini(&r);
+		EXPECT_EQ(0, memcmp(sizes, lens, sizeof(lens)));
+	}
+	state_writer_fini(&w);
+	free(big);
+}
+
 /* Sample header, one extra section of @type/@flags, then sections 1 to 4. */
 static void write_with_extra(struct state_writer *w, const uint8_t *payloads, uint16_t type,
 			     uint16_t flags)
