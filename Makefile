@@ -6,6 +6,7 @@ MESON_FLAGS ?= $(if $(CI),--werror,)
 
 .PHONY: all deps test-deps build run check clean format bench bench-downtime
 .PHONY: all deps test-deps build run check clean format bench-downtime soak
+.PHONY: all deps test-deps build run check clean format bench-downtime fuzz
 
 all: build
 
@@ -58,9 +59,18 @@ soak:
 	$(MAKE) build
 	$(BUILD)/selftests/soak/soak --vblkd $(BUILD)/vblkd --duration $(DURATION) \
 		--json $(BUILD)/soak.json $(SOAK_FLAGS)
+# Not part of check (which gives each 30 s): every libFuzzer target for
+# DURATION seconds, two at a time, in the clang tree $(BUILD)-fuzz; what
+# each finds stays in $(BUILD)-fuzz/selftests/fuzz/<target>-corpus.
+DURATION ?= 60
+
+fuzz:
+	bash scripts/fuzz-build.sh $(BUILD)-fuzz $(MESON_FLAGS)
+	meson test -C $(BUILD)-fuzz --no-rebuild --print-errorlogs --num-processes 2 \
+		--timeout-multiplier 0 --suite fuzz --test-args=-max_total_time=$(DURATION)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-meson-new
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-meson-new $(BUILD)-fuzz

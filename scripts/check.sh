@@ -2,7 +2,8 @@
 # Runs every test suite (unit, host, qemu, vduse, inflight) of the normal build, then
 # the unit and host suites again in a build with AddressSanitizer and UBSan
 # and in one with ThreadSanitizer, the unit suite in a build configured by
-# bookworm-backports' meson, and ends with the summary line
+# bookworm-backports' meson, the fuzz suite in a clang build (30 s per
+# libFuzzer target), and ends with the summary line
 # "N passed, N failed, N skipped" over all of them.
 # Exit status: non-zero on any failure.
 set -uo pipefail
@@ -10,6 +11,7 @@ build=${1:-build}
 asan=${build}-asan
 tsan=${build}-tsan
 mnew=${build}-meson-new
+fuzz=${build}-fuzz
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${VBLKD_CACHE:-/var/cache/vblkd}
 werror=$( [ -n "${CI:-}" ] && echo --werror )
@@ -81,9 +83,23 @@ VBLKD_TSAN_LOGS=$tsan_logs TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:
 python3 "$here/tsan-reports.py" "$tsan_logs" "$tsan/meson-logs/tsan-reports.json" || rc=1
 took "ThreadSanitizer build and unit, host suites" $t
 
+# libFuzzer: each target of the fuzz suite for 30 s from its seeds in
+# selftests/fuzz/corpus, two at a time, in a clang tree of its own that
+# builds only them (scripts/fuzz-build.sh). A crash, a leak, a UBSan report
+# or an input that hangs fails its test (selftests/fuzz/README.md).
+t=$SECONDS
+rm -f "$fuzz/meson-logs/testlog.json"
+if bash "$here/fuzz-build.sh" "$fuzz" $werror; then
+	meson test -C "$fuzz" --no-rebuild --print-errorlogs --num-processes 2 --suite fuzz || rc=1
+else
+	rc=1
+fi
+took "clang fuzz build and fuzz suite" $t
+
 python3 - "$build/meson-logs/testlog.json" "" "$asan/meson-logs/testlog.json" " [asan]" \
 	"$mnew/meson-logs/testlog.json" " [meson $meson_bpo_ver]" \
-	"$tsan_json" " [tsan]" "$tsan/meson-logs/tsan-reports.json" " [tsan]" <<'PY'
+	"$tsan_json" " [tsan]" "$tsan/meson-logs/tsan-reports.json" " [tsan]" \
+	"$fuzz/meson-logs/testlog.json" " [fuzz]" <<'PY'
 # Count the TAP test points every program prints, so the summary says how
 # many checks ran, not how many programs; a program that failed without a
 # failing point (a crash, a timeout) counts as one failure. Arguments: pairs

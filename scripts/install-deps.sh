@@ -10,7 +10,9 @@
 #                             installed inside that chroot (scripts/fetch-trixie-qemu.sh,
 #                             for the inflight suite) and
 #                             bookworm-backports' meson, unpacked beside the
-#                             system one (check.sh builds with both)
+#                             system one (check.sh builds with both), and
+#                             clang with libFuzzer (libclang-rt-14-dev) for
+#                             the fuzz suite's own build
 # The backports suite reuses the mirror URI of the machine's own apt sources.
 set -euo pipefail
 
@@ -27,6 +29,7 @@ test_pkgs=(debootstrap iproute2
 # Network disks for the nbd/rbd tests: an NBD server and a throwaway Ceph
 # cluster (scripts/ceph-cluster.sh); without recommends (~250 MB, no daemon starts).
 netdisk_pkgs=(nbdkit ceph-mon ceph-osd ceph-common python3-rbd)
+test_pkgs=(debootstrap iproute2 clang libclang-rt-14-dev)
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Sets up (once) and builds the clang tree of the libFuzzer targets:
+#   fuzz-build.sh DIR [meson setup flags]
+# Only the targets of the fuzz suite are built, so the tree stays apart
+# from the gcc builds and needs nothing but clang and libFuzzer
+# (install-deps.sh test). Run the suite with meson test --no-rebuild.
+set -euo pipefail
+dir=$1
+shift
+if [ ! -f "$dir/build.ninja" ]; then
+	CC=clang meson setup "$@" "$dir" >/dev/null
+fi
+mapfile -t targets < <(ninja -C "$dir" -t targets all |
+	awk -F: '$1 ~ /^selftests\/fuzz\/[a-z_]+_fuzz$/ { print $1 }')
+if [ ${#targets[@]} -eq 0 ]; then
+	echo "fuzz-build: clang in $dir has no -fsanitize=fuzzer (libclang-rt-14-dev?)" >&2
+	exit 1
+fi
+ninja -C "$dir" "${targets[@]}" >/dev/null
