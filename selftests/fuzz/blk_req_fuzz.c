@@ -22,6 +22,7 @@
 
 #include "core/log.h"
 #include "devices/blk/blk_req.h"
+#include "fuzz_util.h"
 
 #define MAX_BUFS 64
 #define MAX_LEN 0x1fff /* a read of 15 sectors in one buffer */
@@ -29,17 +30,6 @@
 
 static struct blk_req req;
 static uint8_t arena[GAP + MAX_BUFS * (MAX_LEN + 8 + GAP)] __attribute__((aligned(8)));
-
-static size_t take(const uint8_t **data, size_t *size, void *out, size_t len)
-{
-	size_t n = len < *size ? len : *size;
-
-	memcpy(out, *data, n);
-	memset((uint8_t *)out + n, 0, len - n);
-	*data += n;
-	*size -= n;
-	return n;
-}
 
 /* Whether [b, b + len) lies in one of the chain's buffers [from, to). */
 static bool inside(const struct vb_chain *c, unsigned int from, unsigned int to, const void *b,
@@ -112,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ret;
 
 	vb_log_level = -1;
-	if (take(&data, &size, hdr, sizeof(hdr)) < sizeof(hdr))
+	if (fuzz_take(&data, &size, hdr, sizeof(hdr)) < sizeof(hdr))
 		return 0;
 	memset(c, 0, sizeof(*c));
 	c->niov = (uint16_t)(hdr[0] % MAX_BUFS + 1);
@@ -121,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lim.capacity = cap;
 	lim.lbs_sectors = 1u << (hdr[6] & 3);
 	lim.read_only = hdr[6] & 4;
-	take(&data, &size, lens, c->niov * sizeof(lens[0]));
+	fuzz_take(&data, &size, lens, c->niov * sizeof(lens[0]));
 	ASAN_UNPOISON_MEMORY_REGION(arena, sizeof(arena));
 	ASAN_POISON_MEMORY_REGION(arena, GAP);
 	for (unsigned int i = 0, at = GAP; i < c->niov; i++) {
@@ -131,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c->iov[i].iov_len = len;
 		c->iov[i].iov_base = arena + at;
 		c->gpa[i] = 0x100000ull * (i + 1);
-		take(&data, &size, c->iov[i].iov_base, len);
+		fuzz_take(&data, &size, c->iov[i].iov_base, len);
 		ASAN_POISON_MEMORY_REGION(arena + at + len, next - at - len);
 		at = next;
 	}

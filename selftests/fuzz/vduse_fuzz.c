@@ -11,25 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "devices/blk/blk_dev.h"
+#include "fuzz_util.h"
 #include "vduse/vduse_int.h"
 
 static struct blk_dev *blk;
 
 static void setup(void)
 {
-	static char image[] = "/tmp/vduse-fuzz-XXXXXX";
-	struct blk_opts o = { .num_queues = 4, .queue_size = 64, .logical_block_size = 512 };
-	int fd = mkstemp(image);
-
-	if (fd < 0 || ftruncate(fd, 1 << 20))
-		abort();
-	close(fd);
-	o.image = image;
-	if (blk_dev_open(&blk, &o))
-		abort();
-	unlink(image);
+	blk = fuzz_blk_dev(4, 64);
 	vb_log_level = -1;
 }
 

@@ -19,6 +19,7 @@
 
 #include "core/log.h"
 #include "core/virtq.h"
+#include "fuzz_util.h"
 
 #define UVA_BASE 0x7f0000000000ull
 
@@ -51,17 +52,6 @@ static void setup(void)
 	mem.nregions = NREG;
 }
 
-static size_t take(const uint8_t **data, size_t *size, void *out, size_t len)
-{
-	size_t n = len < *size ? len : *size;
-
-	memcpy(out, *data, n);
-	memset((uint8_t *)out + n, 0, len - n);
-	*data += n;
-	*size -= n;
-	return n;
-}
-
 /* The walker's results stay within the map and agree with their guest addresses. */
 static void check_chain(const struct vb_chain *c, uint16_t num)
 {
@@ -92,7 +82,7 @@ static struct vb_inflight_queue *inflight_of(uint16_t num, const uint8_t **data,
 
 	if (!q)
 		abort();
-	take(data, size, q, len);
+	fuzz_take(data, size, q, len);
 	n = vb_inflight_recover(q, num, vq->used->idx, heads, &vq->inflight_counter);
 	for (int i = 0; i < n; i++)
 		if (n > num || heads[i] >= num)
@@ -113,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!mem.nregions)
 		setup();
-	if (take(&data, &size, hdr, sizeof(hdr)) < sizeof(hdr))
+	if (fuzz_take(&data, &size, hdr, sizeof(hdr)) < sizeof(hdr))
 		return 0;
 	num = (uint16_t)(1u << (hdr[0] & 0xf));
 	vq.indirect = hdr[0] & 0x10;
@@ -124,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	addrs.avail_uva = UVA_BASE + (off[1] & ~1u);
 	addrs.used_uva = UVA_BASE + (off[2] & ~3u);
 	for (unsigned int i = 0; i < NREG; i++)
-		take(&data, &size, buf[i], layout[i].size);
+		fuzz_take(&data, &size, buf[i], layout[i].size);
 	if (vb_vq_map(&vq, &mem, num, &addrs))
 		return 0;
 	if (hdr[0] & 0x40)

@@ -30,8 +30,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "devices/blk/blk_dev.h"
+#include "fuzz_util.h"
 #include "proto/vu_msg.h"
 #include "vhost-user-compat/vu_server.h"
 
@@ -54,20 +53,10 @@ static int lowest_fd(void)
 
 static void setup(void)
 {
-	static char image[] = "/tmp/vu-session-fuzz-XXXXXX";
-	struct blk_opts o = { .num_queues = 2, .queue_size = 64, .logical_block_size = 512 };
-	int fd = mkstemp(image);
-
-	if (fd < 0 || ftruncate(fd, 1 << 20))
-		abort();
-	close(fd);
-	o.image = image;
 	/* Quiet, unless a session is to be followed: VU_SESSION_FUZZ_LOG=1. */
 	vb_log_level = getenv("VU_SESSION_FUZZ_LOG") ? VB_LOG_DEBUG : -1;
 	signal(SIGPIPE, SIG_IGN); /* a state save into a pipe nobody reads */
-	if (blk_dev_open(&blk, &o))
-		abort();
-	unlink(image);
+	blk = fuzz_blk_dev(2, 64);
 	if (vu_server_new(blk_dev_vdev(blk), NULL, NULL, NULL, NULL, &srv))
 		abort();
 }
