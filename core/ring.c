@@ -344,7 +344,7 @@ static int start_locked(struct vb_ring *r)
 	r->sigbus_deaths = vb_sigbus_deaths();
 	ret = map_ring(r);
 	if (ret) {
-		vb_err("vq %u: ring addresses are outside guest memory or size %u is invalid",
+		vb_err("vq %u: ring outside guest memory or misaligned in it, or size %u invalid",
 		       r->index, r->num);
 		return ret;
 	}

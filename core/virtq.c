@@ -21,6 +21,13 @@ int vb_vq_map(struct vb_vq *vq, const struct vb_mem *mem, uint16_t num,
 	vq->used = vb_mem_uva_to_host(mem, addrs->used_uva, used_len);
 	if (!vq->desc || !vq->avail || !vq->used)
 		return -EFAULT;
+	/*
+	 * Aligned front-end addresses (vb_ring_set_addrs()) can still land
+	 * misaligned here: a region whose address and file offset disagree
+	 * modulo the alignment. The rings are read through typed pointers.
+	 */
+	if ((uintptr_t)vq->desc % 16 || (uintptr_t)vq->avail % 2 || (uintptr_t)vq->used % 4)
+		return -EINVAL;
 	vq->num = num;
 	if (vq->max_chain < num)
 		vq->max_chain = num;

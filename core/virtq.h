@@ -68,7 +68,9 @@ struct vb_chain {
  *
  * Raises max_chain to @num when it is lower.
  * Return: 0, -EINVAL for a size that is not a power of two up to
- * VB_VQ_MAX_SIZE, -EFAULT for a ring outside guest memory.
+ * VB_VQ_MAX_SIZE or a ring part that lands misaligned in this process (a
+ * region whose address and file offset disagree in alignment), -EFAULT for
+ * a ring outside guest memory.
  */
 int vb_vq_map(struct vb_vq *vq, const struct vb_mem *mem, uint16_t num,
 	      const struct vb_vq_addrs *addrs);

@@ -173,4 +173,29 @@ TEST_F(vq, in_flight_region_records_heads_until_they_are_used)
 	free(inf);
 }
 
+/*
+ * Ring addresses aligned as the front-end sees them, in a region whose
+ * address is one byte off its file offset's alignment: the rings would be
+ * read misaligned here, so the map is refused.
+ */
+TEST(a_ring_that_lands_misaligned_in_this_process_is_refused)
+{
+	struct vb_vq_addrs a = {
+		.desc_uva = TM_UVA + 0x10, .avail_uva = TM_UVA + 0x1000, .used_uva = TM_UVA + 0x2000
+	};
+	struct vb_mem mem;
+	struct vb_vq vq = { 0 };
+
+	for (uint64_t skew = 0; skew < 2; skew++) {
+		int fd = memfd_create("vq-test", MFD_CLOEXEC);
+
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, ftruncate(fd, TM_SIZE));
+		vb_mem_init(&mem);
+		ASSERT_EQ(0, vb_mem_add_take_fd(&mem, TM_GPA, TM_SIZE - 16, TM_UVA - skew, 0, fd));
+		EXPECT_EQ(skew ? -EINVAL : 0, vb_vq_map(&vq, &mem, TM_NUM, &a));
+		vb_mem_clear(&mem);
+	}
+}
+
 TEST_HARNESS_MAIN
