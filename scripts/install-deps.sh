@@ -24,12 +24,12 @@ bpo_list=/etc/apt/sources.list.d/vblkd-bookworm-backports.sources
 build_pkgs=(meson ninja-build pkgconf gcc liburing-dev libmnl-dev libnbd-dev librbd-dev libseccomp-dev xz-utils
 	    busybox-static cpio kmod python3)
 bpo_pkgs=(qemu-system-x86 qemu-utils)
-test_pkgs=(debootstrap iproute2
-	   systemd) # systemd-socket-activate: the socket-activation test
+# systemd: systemd-socket-activate, for the socket-activation test;
+# clang, libclang-rt-14-dev: libFuzzer, for the fuzz suite
+test_pkgs=(debootstrap iproute2 systemd clang libclang-rt-14-dev)
 # Network disks for the nbd/rbd tests: an NBD server and a throwaway Ceph
 # cluster (scripts/ceph-cluster.sh); without recommends (~250 MB, no daemon starts).
 netdisk_pkgs=(nbdkit ceph-mon ceph-osd ceph-common python3-rbd)
-test_pkgs=(debootstrap iproute2 clang libclang-rt-14-dev)
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
