@@ -53,6 +53,9 @@ void iob_done(struct iob_queue *q, const struct iob_opts *o, uint64_t lat_ns, bo
 
 uint64_t iob_now_ns(void);
 
+/* Sleeps until CLOCK_MONOTONIC reads @ns (as iob_now_ns() gives it). */
+void iob_sleep_until(uint64_t ns);
+
 /* utime + stime of @pid (0: this process) in microseconds, or 0 when unknown. */
 uint64_t iob_cpu_us(pid_t pid);
 

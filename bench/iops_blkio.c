@@ -85,15 +85,6 @@ static void *run(void *arg)
 	return NULL;
 }
 
-static void sleep_until(uint64_t ns)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
-			       .tv_nsec = (long)(ns % 1000000000u) };
-
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
-}
-
 int main(int argc, char **argv)
 {
 	static struct worker w[MAX_QUEUES];
@@ -145,10 +136,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "iops_blkio: pthread_create failed\n");
 			goto out;
 		}
-	sleep_until(w[0].t_measure);
+	iob_sleep_until(w[0].t_measure);
 	cpu_b = iob_cpu_us(o.pid);
 	cpu_c = iob_cpu_us(0);
-	sleep_until(w[0].t_end);
+	iob_sleep_until(w[0].t_end);
 	cpu_b = iob_cpu_us(o.pid) - cpu_b;
 	cpu_c = iob_cpu_us(0) - cpu_c;
 	rc = 0;

@@ -34,3 +34,12 @@ bind_in_chroot() { # DIR (same path inside the chroot)
 	sudo_ mount --make-rslave "$dst"
 	mounted+=("$dst")
 }
+
+# /proc, /sys and /dev bound into the chroot for apt-get, undone on exit.
+chroot_bind_system() {
+	trap chroot_unmount_all EXIT
+	trap 'exit 130' INT TERM
+	bind_in_chroot /proc
+	bind_in_chroot /sys
+	bind_in_chroot /dev
+}

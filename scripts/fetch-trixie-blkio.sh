@@ -25,11 +25,7 @@ if [ -s "$marker" ]; then
 fi
 bash "$here/fetch-trixie-qemu.sh"
 
-trap chroot_unmount_all EXIT
-trap 'exit 130' INT TERM
-bind_in_chroot /proc
-bind_in_chroot /sys
-bind_in_chroot /dev
+chroot_bind_system
 
 t0=$SECONDS
 log=$cache/trixie-blkio-apt.log

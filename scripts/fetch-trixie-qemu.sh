@@ -40,12 +40,7 @@ fi
 	FORCE=1 bash "$here/fetch-trixie-kernel.sh"
 [ -f "$root/.vblkd-complete" ] || die "no trixie chroot at $root"
 
-trap chroot_unmount_all EXIT
-trap 'exit 130' INT TERM
-
-bind_in_chroot /proc
-bind_in_chroot /sys
-bind_in_chroot /dev
+chroot_bind_system
 
 t0=$SECONDS
 if [ "${FORCE:-0}" = 1 ] || ! in_chroot apt-cache policy qemu-system-x86 2>/dev/null |
