@@ -16,4 +16,6 @@ if [ ${#targets[@]} -eq 0 ]; then
 	echo "fuzz-build: clang in $dir has no -fsanitize=fuzzer (libclang-rt-14-dev?)" >&2
 	exit 1
 fi
-ninja -C "$dir" "${targets[@]}" >/dev/null
+log=$dir/fuzz-build.log
+ninja -C "$dir" "${targets[@]}" >"$log" 2>&1 ||
+	{ grep -E 'error|FAILED' "$log" | head -n 20 >&2; echo "fuzz-build: failed, see $log" >&2; exit 1; }

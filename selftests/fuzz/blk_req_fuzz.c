@@ -50,7 +50,7 @@ static void check(const struct blk_req *r, const struct blk_limits *lim, int ret
 	const struct vb_chain *c = &r->vreq.chain;
 	const struct iovec *last = &c->iov[c->niov - 1];
 	uint64_t writable = 0, sum = 0;
-	bool write = r->op == BLK_OP_WRITE;
+	bool write = r->io.op == VB_BIO_WRITE;
 
 	if (ret == -EBADMSG)
 		return;
@@ -62,22 +62,22 @@ static void check(const struct blk_req *r, const struct blk_limits *lim, int ret
 		writable += c->iov[i].iov_len;
 	if (!r->written || r->written > writable)
 		abort();
-	if (ret != VIRTIO_BLK_S_OK || r->op == BLK_OP_NONE || r->op == BLK_OP_FLUSH)
+	if (ret != VIRTIO_BLK_S_OK || r->io.op == VB_BIO_NONE || r->io.op == VB_BIO_FLUSH)
 		return;
-	if (lim->read_only && r->op != BLK_OP_READ)
+	if (lim->read_only && r->io.op != VB_BIO_READ)
 		abort();
-	if (r->offset % BLK_SECTOR || r->len % BLK_SECTOR ||
-	    r->offset / BLK_SECTOR > lim->capacity ||
-	    r->len / BLK_SECTOR > lim->capacity - r->offset / BLK_SECTOR)
+	if (r->io.offset % BLK_SECTOR || r->io.len % BLK_SECTOR ||
+	    r->io.offset / BLK_SECTOR > lim->capacity ||
+	    r->io.len / BLK_SECTOR > lim->capacity - r->io.offset / BLK_SECTOR)
 		abort();
-	if (r->op == BLK_OP_FALLOCATE) {
-		if (r->len > (uint64_t)BLK_MAX_DISCARD_SECTORS * BLK_SECTOR)
+	if (r->io.op == VB_BIO_DISCARD || r->io.op == VB_BIO_WRITE_ZEROES) {
+		if (r->io.len > (uint64_t)BLK_MAX_DISCARD_SECTORS * BLK_SECTOR)
 			abort();
 		return;
 	}
-	if (r->ndata > c->niov)
+	if (r->io.niov > c->niov)
 		abort();
-	for (unsigned int i = 0; i < r->ndata; i++) {
+	for (unsigned int i = 0; i < r->io.niov; i++) {
 		sum += r->data[i].iov_len;
 		/* Data never overlaps the header (readable) or the status byte (writable). */
 		if (write ? !inside(c, 0, c->nout, r->data[i].iov_base, r->data[i].iov_len) :
@@ -87,7 +87,7 @@ static void check(const struct blk_req *r, const struct blk_limits *lim, int ret
 				     (uint8_t *)r->data[i].iov_base <= r->status))
 			abort();
 	}
-	if (sum != r->len)
+	if (sum != r->io.len)
 		abort();
 }
 

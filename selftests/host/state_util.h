@@ -119,14 +119,15 @@ static inline void pair_down(struct __test_metadata *_metadata, struct state_pai
 }
 
 /*
- * The daemon notices a closed connection asynchronously: wait up to 2 s for
+ * The daemon notices a closed connection asynchronously: wait up to 5 s (a
+ * sanitizer build on a loaded machine joins its ring workers slowly) for
  * its fd count to come down to @settle_to, or with -1 to stay put for 50 ms.
  */
 static inline int count_fds(pid_t pid, int settle_to)
 {
 	int n = vd_count_fds(pid), last = -1, same = 0;
 
-	for (int i = 0; i < 200 && n > 0; i++) {
+	for (int i = 0; i < 500 && n > 0; i++) {
 		if (settle_to >= 0 ? n <= settle_to : same >= 5)
 			break;
 		same = n == last ? same + 1 : 0;
