@@ -8,7 +8,8 @@
 #                             the 7.3 guest kernel (scripts/fetch-trixie-kernel.sh,
 #                             through a debootstrapped trixie chroot), QEMU 11.1
 #                             installed inside that chroot (scripts/fetch-trixie-qemu.sh,
-#                             for the inflight suite) and
+#                             for the inflight suite), libblkio and gcc in
+#                             that chroot (scripts/fetch-trixie-blkio.sh) and
 #                             bookworm-backports' meson, unpacked beside the
 #                             system one (check.sh builds with both), and
 #                             clang with libFuzzer (libclang-rt-14-dev) for
@@ -133,6 +134,12 @@ fetch_qemu_11() {
 	bash "$(dirname "${BASH_SOURCE[0]}")/fetch-trixie-qemu.sh"
 }
 
+# libblkio 1.5 and a compiler in the same chroot: the libblkio-defaults test
+# and make bench build their libblkio client there.
+fetch_blkio() {
+	bash "$(dirname "${BASH_SOURCE[0]}")/fetch-trixie-blkio.sh"
+}
+
 fetch_kselftest() {
 	local dir=$cache/kselftest
 	[ -f "$dir/kselftest_harness.h" ] && return 0
@@ -193,6 +200,7 @@ test)
 	fetch_kernel
 	fetch_kernel_73
 	fetch_qemu_11
+	fetch_blkio
 	fetch_meson_bpo
 	;;
 *) echo "usage: $0 build|test" >&2; exit 2 ;;
