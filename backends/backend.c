@@ -67,6 +67,14 @@ int vb_backend_open(struct vb_backend **out, const char *spec, const struct vb_b
 	return 0;
 }
 
+int vb_backend_resize(struct vb_backend *b, uint64_t bytes)
+{
+	if (b->ops->resize)
+		return b->ops->resize(b, bytes);
+	/* NBD and RBD: the export or image keeps its size; less of it is served. */
+	return bytes <= b->size ? 0 : -ENOSPC;
+}
+
 int vb_backend_close(struct vb_backend *b)
 {
 	int ret;

@@ -68,6 +68,12 @@ struct vb_backend_ops {
 	 * not started.
 	 */
 	int (*submit)(struct vb_backend *b, struct vb_ring *r, struct vb_bio *bio);
+	/*
+	 * Make the disk hold @bytes, for an online resize, under the device's
+	 * lock; updates size. Optional: without it, a disk only serves up to
+	 * the size it had at open (vb_backend_resize()).
+	 */
+	int (*resize)(struct vb_backend *b, uint64_t bytes);
 	/* Make what was written stable (at exit): 0 or -errno. */
 	int (*flush_sync)(struct vb_backend *b);
 	void (*close)(struct vb_backend *b);
@@ -102,6 +108,20 @@ int vb_backend_open(struct vb_backend **out, const char *spec, const struct vb_b
  * Return: 0, or the -errno of the final flush (logged).
  */
 int vb_backend_close(struct vb_backend *b);
+
+/**
+ * vb_backend_resize() - make the disk hold @bytes (an online resize)
+ * @b:		the back-end, with the device's lock held
+ * @bytes:	the new size
+ *
+ * A file grows (ftruncate) and a block device is refused beyond its end;
+ * null takes any size; a disk without a resize op (NBD, RBD) serves any
+ * size up to the one it had at open, and refuses more. Shrinking never
+ * changes the disk itself.
+ * Return: 0, -ENOSPC beyond a block device or a network disk, -EROFS to
+ * grow a read-only file, or -errno. The caller logs.
+ */
+int vb_backend_resize(struct vb_backend *b, uint64_t bytes);
 
 /**
  * vb_backend_parse_size() - a size with an optional K, M, G or T suffix

@@ -68,6 +68,33 @@ static int file_flush_sync(struct vb_backend *b)
 	return fdatasync(file_of(b)) ? -errno : 0;
 }
 
+static int image_size(int fd, uint64_t *size);
+
+/* Grow a regular file (sparse); a block device only serves up to its end. */
+static int file_resize(struct vb_backend *b, uint64_t bytes)
+{
+	int fd = file_of(b);
+	struct stat st;
+	uint64_t size;
+	int ret;
+
+	if (fstat(fd, &st))
+		return -errno;
+	ret = image_size(fd, &size);
+	if (ret)
+		return ret;
+	if (bytes <= size || !S_ISREG(st.st_mode))
+		return bytes <= size ? 0 : -ENOSPC;
+	if (b->read_only)
+		return -EROFS;
+	if (bytes > (uint64_t)INT64_MAX)
+		return -EFBIG;
+	if (ftruncate(fd, (off_t)bytes))
+		return -errno;
+	b->size = bytes;
+	return 0;
+}
+
 static void file_close(struct vb_backend *b)
 {
 	close(file_of(b));
@@ -77,6 +104,7 @@ static void file_close(struct vb_backend *b)
 static const struct vb_backend_ops file_ops = {
 	.kind = "file",
 	.submit = file_submit,
+	.resize = file_resize,
 	.flush_sync = file_flush_sync,
 	.close = file_close,
 };

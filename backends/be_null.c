@@ -30,6 +30,12 @@ static int null_flush_sync(struct vb_backend *b)
 	return 0;
 }
 
+static int null_resize(struct vb_backend *b, uint64_t bytes)
+{
+	b->size = bytes;
+	return 0;
+}
+
 static void null_close(struct vb_backend *b)
 {
 	free(b);
@@ -38,6 +44,7 @@ static void null_close(struct vb_backend *b)
 static const struct vb_backend_ops null_ops = {
 	.kind = "null",
 	.submit = null_submit,
+	.resize = null_resize,
 	.flush_sync = null_flush_sync,
 	.close = null_close,
 };

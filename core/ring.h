@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <liburing.h>
 
+#include "core/ring_stats.h"
 #include "core/virtq.h"
 
 struct vb_device;
@@ -33,6 +34,7 @@ struct vb_req {
 	struct vb_chain chain;
 	bool busy; /* handed to the device and not completed yet */
 	uint64_t seq; /* when it was handed over: a capture keeps this order */
+	uint64_t start_ns; /* when it was handed over: its latency */
 };
 
 /*
@@ -107,6 +109,9 @@ struct vb_ring {
 	bool cancelled; /* a capture asked the device to cancel what it can */
 	unsigned int sigbus_deaths; /* vb_sigbus_deaths() when last looked at */
 	bool mem_lost; /* memory it used went away: it completes nothing more */
+
+	/* Written by the worker, read by anyone; kept across stops and resets. */
+	struct vb_ring_stats stats;
 };
 
 /*

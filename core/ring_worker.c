@@ -133,8 +133,10 @@ void vb_ring_complete(struct vb_ring *r, struct vb_req *req, uint32_t written)
 	/* This very request may have run on memory that just went away. */
 	if (!r->mem_lost && vb_sigbus_faulted())
 		check_mem(r);
-	if (!r->mem_lost)
-		vb_vq_push(&r->vq, req->chain.head, written);
+	if (r->mem_lost)
+		return;
+	vb_vq_push(&r->vq, req->chain.head, written);
+	vb_ring_stats_done(&r->stats, req->start_ns);
 }
 
 int vb_ring_get_sqes(struct vb_ring *r, struct io_uring_sqe **sqes, unsigned int n)
@@ -197,6 +199,8 @@ static void start_request(struct vb_ring *r, uint16_t head)
 	}
 	req->busy = true;
 	req->seq = r->next_seq++;
+	req->start_ns = vb_now_ns();
+	vb_stat_add(&r->stats.started, 1);
 	r->dev->ops->handle(r, req);
 }
 
@@ -245,6 +249,7 @@ static void keep_unfinished(struct vb_ring *r, struct vb_req *req)
 	}
 	r->carried[i] = req->chain.head;
 	req->busy = false;
+	vb_stat_add(&r->stats.carried, 1);
 }
 
 /* The worker cannot go on: the driver must reset the device to recover. */

@@ -105,6 +105,13 @@ enum vu_protocol_feature {
 	VHOST_USER_PROTOCOL_F_GET_VRING_BASE_INFLIGHT = 20,
 };
 
+/* Requests the back-end sends on the channel SET_BACKEND_REQ_FD gave it. */
+enum vu_backend_request {
+	VHOST_USER_BACKEND_IOTLB_MSG = 1,
+	VHOST_USER_BACKEND_CONFIG_CHANGE_MSG = 2,
+	VHOST_USER_BACKEND_VRING_HOST_NOTIFIER_MSG = 3,
+};
+
 /*
  * vblkd's own messages, served on its control socket only (ids far above
  * the spec's). VBLKD_SUSPEND_MODE (u64: enum vu_suspend_mode) sets how

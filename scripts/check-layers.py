@@ -16,6 +16,7 @@ ALLOWED = {
     "vhost-user-compat": {"proto", "core", "state"},
     "vduse": {"proto", "core", "state"},
     "frontend": {"proto", "core", "state", "vhost-user-compat"},
+    "mgmt": {"proto", "core", "state", "devices"},
 }
 FOLDERS = sorted(ALLOWED)
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

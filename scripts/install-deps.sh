@@ -22,7 +22,7 @@ cache=${VBLKD_CACHE:-/var/cache/vblkd}
 sources=/etc/apt/sources.list.d/debian.sources
 bpo_list=/etc/apt/sources.list.d/vblkd-bookworm-backports.sources
 
-build_pkgs=(meson ninja-build pkgconf gcc liburing-dev libmnl-dev libnbd-dev librbd-dev libseccomp-dev xz-utils
+build_pkgs=(meson ninja-build pkgconf gcc liburing-dev libmnl-dev libnbd-dev librbd-dev libseccomp-dev libjson-c-dev xz-utils
 	    busybox-static cpio kmod python3)
 bpo_pkgs=(qemu-system-x86 qemu-utils)
 # systemd: systemd-socket-activate, for the socket-activation test;

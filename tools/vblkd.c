@@ -15,6 +15,7 @@
 #include "core/signals.h"
 #include "vblkd_args.h"
 #include "vblkd_sandbox.h"
+#include "vblkd_mgmt.h"
 #include "vduse/vdpa_nl.h"
 #include "vduse/vduse_dev.h"
 #include "vhost-user-compat/vu_server.h"
@@ -103,9 +104,11 @@ static const struct vu_ctl_ops vduse_ctl_ops = {
  * talks to it synchronously), then join the vdpa bus; the control socket,
  * when asked for, is the compatibility endpoint.
  */
-static int run_vduse(const struct vblkd_args *args, struct vb_device *dev, int stop_fd)
+static int run_vduse(const struct vblkd_args *args, struct blk_dev *blk, int stop_fd)
 {
 	struct vduse_dev_opts o = { .name = args->vduse, .state_dir = args->state_dir };
+	struct vb_device *dev = blk_dev_vdev(blk);
+	struct mgmt_server *mgmt = NULL;
 	struct vu_server *ctl = NULL;
 	struct vduse_dev *v;
 	int ret;
@@ -136,8 +139,12 @@ static int run_vduse(const struct vblkd_args *args, struct vb_device *dev, int s
 			vb_info("vduse %s: on the vdpa bus", args->vduse);
 		}
 	}
-	ret = enter_sandbox(args) ?: vu_server_run(ctl, stop_fd);
+	/* The management socket and its thread exist before the sandbox closes. */
+	ret = vblkd_mgmt_start_vduse(args->mgmt_socket, blk, v, &mgmt);
+	if (!ret)
+		ret = enter_sandbox(args) ?: vu_server_run(ctl, stop_fd);
 	vb_info("stopping");
+	mgmt_server_stop(mgmt);
 	/* Removal resets the device through the message thread, still running here. */
 	if (vdpa_nl_dev_del(args->vduse) == 0)
 		vb_info("vduse %s: removed from the vdpa bus", args->vduse);
@@ -151,6 +158,7 @@ out_close:
 int main(int argc, char **argv)
 {
 	struct vblkd_args args;
+	struct mgmt_server *mgmt;
 	struct vu_server *vu;
 	struct blk_dev *blk;
 	int ret, stop_fd;
@@ -182,7 +190,7 @@ int main(int argc, char **argv)
 		(unsigned long long)blk->limits.capacity, args.blk.num_queues, args.blk.queue_size,
 		args.blk.read_only ? ", read-only" : "", args.blk.direct ? ", O_DIRECT" : "");
 	if (args.vduse) {
-		ret = run_vduse(&args, blk_dev_vdev(blk), stop_fd);
+		ret = run_vduse(&args, blk, stop_fd);
 		goto out_close;
 	}
 	ret = vu_server_new(blk_dev_vdev(blk), args.vhost_user, args.control_socket, NULL, NULL,
@@ -196,8 +204,11 @@ int main(int argc, char **argv)
 	}
 	vu_server_set_timeouts(vu, args.message_timeout_s * 1000,
 			       args.control_idle_timeout_s * 1000);
-	ret = enter_sandbox(&args) ?: vu_server_run(vu, stop_fd);
+	ret = vblkd_mgmt_start_vu(args.mgmt_socket, blk, vu, &mgmt);
+	if (!ret)
+		ret = enter_sandbox(&args) ?: vu_server_run(vu, stop_fd);
 	vb_info("stopping");
+	mgmt_server_stop(mgmt);
 	vu_server_free(vu);
 out_close:
 	/* A failed flush of what the guest wrote fails the exit status too. */

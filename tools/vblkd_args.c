@@ -63,6 +63,9 @@ static const char usage[] =
 	"  --control-socket-fd N      the control socket is fd N, an already\n"
 	"                             listening UNIX stream socket; under socket\n"
 	"                             activation, the one named \"control\"\n"
+	"  --mgmt-socket PATH         also listen on PATH (as SOCKET) for management\n"
+	"                             requests in JSON lines: status, stats,\n"
+	"                             suspend, resume, throttle, resize (vblkctl)\n"
 	"  --num-queues N             virtqueues, 1-%d (default 1)\n"
 	"  --queue-size N             largest ring size accepted, a power of two,\n"
 	"                             1-1024 (default 1024: every size QEMU and\n"
@@ -128,6 +131,7 @@ enum {
 	OPT_SOCKET_MODE,
 	OPT_SOCKET_GROUP,
 	OPT_NO_SECCOMP,
+	OPT_MGMT_SOCKET,
 };
 
 static int parse_uint(const char *opt, const char *s, unsigned long min, unsigned long max,
@@ -160,6 +164,7 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 		{ "control-socket", required_argument, NULL, 'c' },
 		{ "vhost-user-fd", required_argument, NULL, 'F' },
 		{ "control-socket-fd", required_argument, NULL, 'C' },
+		{ "mgmt-socket", required_argument, NULL, OPT_MGMT_SOCKET },
 		{ "num-queues", required_argument, NULL, 'q' },
 		{ "queue-size", required_argument, NULL, 'z' },
 		{ "read-only", no_argument, NULL, 'r' },
@@ -241,6 +246,9 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 			if (parse_uint("control-socket-fd", optarg, 0, INT_MAX, false, &v))
 				return -EINVAL;
 			a->control_socket_fd = (int)v;
+			break;
+		case OPT_MGMT_SOCKET:
+			a->mgmt_socket = optarg;
 			break;
 		case 'q':
 			if (parse_uint("num-queues", optarg, 1, VB_MAX_QUEUES, false, &v))

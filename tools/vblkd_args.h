@@ -12,6 +12,7 @@ struct vblkd_args {
 	const char *control_socket;
 	int vhost_user_fd; /* an inherited listening socket, or -1 */
 	int control_socket_fd; /* an inherited listening socket, or -1 */
+	const char *mgmt_socket; /* JSON lines (mgmt/mgmt.h), or NULL */
 	const char *vduse; /* device name */
 	const char *state_dir;
 	bool no_vdpa_add;

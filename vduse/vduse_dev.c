@@ -370,3 +370,25 @@ void vduse_dev_destroy(struct vduse_dev *v, bool remove)
 		close(v->stop_fd);
 	handle_free(v);
 }
+
+int vduse_dev_config_changed(void *opaque)
+{
+	struct vduse_dev *v = opaque;
+	uint32_t len = v->dev->ops->config_size;
+	struct vduse_config_data *c = calloc(1, sizeof(*c) + len);
+	int ret = 0;
+
+	if (!c)
+		return -ENOMEM;
+	c->length = len;
+	/* The kernel keeps its own copy of the config space: refresh it, then tell the driver. */
+	vb_dev_lock(v->dev);
+	vb_dev_get_config(v->dev, 0, c->buffer, len);
+	vb_dev_unlock(v->dev);
+	if (ioctl(v->fd, VDUSE_DEV_SET_CONFIG, c) || ioctl(v->fd, VDUSE_DEV_INJECT_CONFIG_IRQ)) {
+		ret = -errno;
+		vb_err("vduse %s: updating the config space: %s", v->name, strerror(-ret));
+	}
+	free(c);
+	return ret;
+}

@@ -91,4 +91,14 @@ int vduse_dev_ring_stop(void *opaque, unsigned int index, enum vb_suspend_mode m
  */
 int vduse_dev_ring_start(void *opaque, unsigned int index);
 
+/**
+ * vduse_dev_config_changed() - the config space changed (an online resize)
+ * @opaque:	the handle
+ *
+ * Copies the device's config space into the kernel (VDUSE_DEV_SET_CONFIG)
+ * and raises a config interrupt (VDUSE_DEV_INJECT_CONFIG_IRQ).
+ * Return: 0 or -errno (logged).
+ */
+int vduse_dev_config_changed(void *opaque);
+
 #endif

@@ -20,7 +20,8 @@
 	 1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD |                                   \
 	 1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE |                                     \
 	 1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS |                              \
-	 1ull << VHOST_USER_PROTOCOL_F_STATUS | 1ull << VHOST_USER_PROTOCOL_F_DEVICE_STATE)
+	 1ull << VHOST_USER_PROTOCOL_F_STATUS | 1ull << VHOST_USER_PROTOCOL_F_DEVICE_STATE | \
+	 1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ)
 
 uint64_t vu_offered_features(const struct vu_server *s)
 {
@@ -335,6 +336,8 @@ int vu_set_protocol_features(struct vu_server *s, struct vu_conn *c, struct vu_m
 		return -EINVAL;
 	}
 	c->protocol_features = m->payload.u64;
+	if (c == &s->fe)
+		s->fe_protocol_features = m->payload.u64;
 	return 0;
 }
 

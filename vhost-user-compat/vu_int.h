@@ -7,6 +7,7 @@
 #ifndef VB_VU_INT_H
 #define VB_VU_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +49,10 @@ struct vu_server {
 	const struct vu_ctl_ops *ctl_ops;
 	void *ctl_opaque;
 	uint64_t next_conn_id;
+	/* The back-end channel (SET_BACKEND_REQ_FD), under the device's lock. */
+	int backend_fd;
+	uint64_t fe_protocol_features; /* copy for other threads, under the device's lock */
+	atomic_bool fe_connected; /* read by other threads (vu_server_fe_connected()) */
 };
 
 /**
@@ -120,6 +125,7 @@ typedef int (*vu_handler_fn)(struct vu_server *s, struct vu_conn *c, struct vu_m
 	X(REM_MEM_REG, vu_rem_mem_reg, 1, 1)                         \
 	X(SET_STATUS, vu_set_status, 0, 1)                           \
 	X(GET_STATUS, vu_get_status, 0, 1)                           \
+	X(SET_BACKEND_REQ_FD, vu_set_backend_req_fd, 1, 1)           \
 	X(SET_DEVICE_STATE_FD, vu_set_device_state_fd, 1, 0)         \
 	X(CHECK_DEVICE_STATE, vu_check_device_state, 0, 0)
 
@@ -167,6 +173,12 @@ uint64_t vu_offered_features(const struct vu_server *s);
  * Return: VU_REPLY.
  */
 int vu_reply_u64(struct vu_msg *m, uint64_t v);
+
+/**
+ * vu_backend_close() - forget the back-end channel (vu_backend.c)
+ * @s:		the server, with the device's lock held
+ */
+void vu_backend_close(struct vu_server *s);
 
 /* The in-flight region (vu_inflight_shm.c). */
 

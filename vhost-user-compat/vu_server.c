@@ -82,6 +82,8 @@ static int protocol_feature_of(uint32_t req)
 	case VHOST_USER_SET_DEVICE_STATE_FD:
 	case VHOST_USER_CHECK_DEVICE_STATE:
 		return VHOST_USER_PROTOCOL_F_DEVICE_STATE;
+	case VHOST_USER_SET_BACKEND_REQ_FD:
+		return VHOST_USER_PROTOCOL_F_BACKEND_REQ;
 	default:
 		return -1;
 	}
@@ -200,7 +202,10 @@ static void conn_drop(struct vu_server *s, struct vu_conn *c)
 	vb_dev_lock(s->dev);
 	vb_dev_reset(s->dev, VB_RESET_ALL);
 	vu_inflight_release(s);
+	vu_backend_close(s);
+	s->fe_protocol_features = 0;
 	vb_dev_unlock(s->dev);
+	atomic_store(&s->fe_connected, false);
 	s->features = 0;
 	vb_info("front-end disconnected; waiting for the next one");
 }
@@ -218,6 +223,7 @@ int vu_server_new(struct vb_device *dev, const char *path, const char *ctl_path,
 	s->ctl_opaque = ctl_opaque;
 	s->message_timeout_ms = VU_MESSAGE_TIMEOUT_MS;
 	s->idle_timeout_ms = VU_IDLE_TIMEOUT_MS;
+	s->backend_fd = -1;
 	s->fe_listen.fd = s->ctl_listen.fd = -1;
 	s->fe.fd = s->fe.reply_fd = -1;
 	for (unsigned int i = 0; i < VU_CTL_MAX_CLIENTS; i++)
@@ -284,6 +290,8 @@ static void conn_accept(struct vu_server *s, struct vu_listener *l)
 	}
 	vu_conn_open(c, fd, ++s->next_conn_id, what);
 	c->pid = cred.pid;
+	if (c == &s->fe)
+		atomic_store(&s->fe_connected, true);
 	vb_info("%s connected (pid %d uid %u)", c->what, cred.pid, cred.uid);
 }
 

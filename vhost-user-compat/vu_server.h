@@ -7,6 +7,7 @@
 #ifndef VB_VU_SERVER_H
 #define VB_VU_SERVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/ring.h"
@@ -109,6 +110,25 @@ int vu_server_run(struct vu_server *s, int stop_fd);
  * dispatcher and connection drop as a front-end accepted on a socket.
  */
 void vu_server_serve_fe_fd(struct vu_server *s, int fd);
+
+/**
+ * vu_server_config_changed() - tell the front-end the config space changed
+ * @s:		the server
+ *
+ * Sends BACKEND_CONFIG_CHANGE_MSG on the back-end channel without
+ * blocking, and waits a bounded time for the ack when REPLY_ACK was
+ * negotiated, with no lock held. Any thread may call it.
+ * Return: 0, -ENOTCONN without a front-end that gave a back-end channel
+ * (VHOST_USER_PROTOCOL_F_BACKEND_REQ), -EAGAIN when the channel is full,
+ * -ETIMEDOUT or -EREMOTEIO for a missing or failed ack, or -errno.
+ */
+int vu_server_config_changed(struct vu_server *s);
+
+/**
+ * vu_server_fe_connected() - whether a front-end holds the vhost-user socket
+ * @s:		the server; any thread
+ */
+bool vu_server_fe_connected(const struct vu_server *s);
 
 /**
  * vu_server_free() - drop the connections, remove the sockets
