@@ -20,6 +20,7 @@
 #include "frontend/fe_state.h"
 #include "frontend/fe_vu.h"
 #include "vblkctl.h"
+#include "vblkctl_mgmt.h"
 
 static const char usage[] =
 	"Usage: vblkctl [OPTIONS] state save --socket SOCKET [-o FILE|-] [--raw]\n"
@@ -269,6 +270,7 @@ static int ctl_parse(struct ctl_opts *o, int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage, stdout);
+			fputs(ctl_mgmt_usage, stdout);
 			return 1;
 		case 'V':
 			printf("vblkctl %s\n", VBLKD_VERSION);
@@ -548,6 +550,8 @@ int main(int argc, char **argv)
 	FILE *out;
 	int ret;
 
+	if (ctl_mgmt_wanted(argc, argv))
+		return ctl_mgmt_main(argc, argv);
 	ret = ctl_parse(&o, argc, argv);
 	if (ret)
 		return ret > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
