@@ -287,13 +287,7 @@ int fe_state_load(struct fe_vu *vu, fe_state_source_fn source, void *opaque,
 
 /* Buffers. */
 
-struct fe_state_membuf {
-	uint8_t *buf;
-	size_t len;
-	size_t cap;
-};
-
-static int fe_state_membuf_sink(void *opaque, const void *buf, size_t len)
+int fe_state_membuf_sink(void *opaque, const void *buf, size_t len)
 {
 	struct fe_state_membuf *m = opaque;
 	size_t cap;
@@ -333,12 +327,7 @@ int fe_state_save_buf(struct fe_vu *vu, uint8_t **buf, size_t *len, struct fe_st
 	return 0;
 }
 
-struct fe_state_cursor {
-	const uint8_t *p;
-	size_t left;
-};
-
-static ssize_t fe_state_cursor_source(void *opaque, void *buf, size_t len)
+ssize_t fe_state_cursor_source(void *opaque, void *buf, size_t len)
 {
 	struct fe_state_cursor *c = opaque;
 	size_t n = len < c->left ? len : c->left;

@@ -126,6 +126,25 @@ int fe_state_save(struct fe_vu *vu, fe_state_sink_fn sink, void *opaque,
 int fe_state_load(struct fe_vu *vu, fe_state_source_fn source, void *opaque,
 		  struct fe_state_res *res);
 
+/* A growing buffer a save fills (fe_state_membuf_sink(); the caller frees buf). */
+struct fe_state_membuf {
+	uint8_t *buf;
+	size_t len;
+	size_t cap;
+};
+
+/* A fe_state_sink_fn appending to a struct fe_state_membuf, up to 256 MiB (-EFBIG). */
+int fe_state_membuf_sink(void *opaque, const void *buf, size_t len);
+
+/* What is left of a buffer a load reads (fe_state_cursor_source()). */
+struct fe_state_cursor {
+	const uint8_t *p;
+	size_t left;
+};
+
+/* A fe_state_source_fn reading a struct fe_state_cursor to its end. */
+ssize_t fe_state_cursor_source(void *opaque, void *buf, size_t len);
+
 /**
  * fe_state_save_buf() - save into a malloc'd buffer
  * @vu:		the connection

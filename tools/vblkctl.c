@@ -21,6 +21,7 @@
 #include "frontend/fe_vu.h"
 #include "vblkctl.h"
 #include "vblkctl_mgmt.h"
+#include "vblkctl_progress.h"
 
 static const char usage[] =
 	"Usage: vblkctl [OPTIONS] state save --socket SOCKET [-o FILE|-] [--raw]\n"
@@ -364,6 +365,7 @@ static int ctl_save(const struct ctl_opts *o, struct ctl_result *r)
 {
 	struct ctl_file f = { .fd = STDOUT_FILENO, .framed = o->framed };
 	bool to_file = strcmp(o->output, "-");
+	struct ctl_progress p;
 	char *tmp = NULL;
 	struct fe_vu vu;
 	int ret;
@@ -387,7 +389,9 @@ static int ctl_save(const struct ctl_opts *o, struct ctl_result *r)
 			goto out_free;
 		}
 	}
-	ret = fe_state_save(&vu, ctl_file_sink, &f, &r->save);
+	ctl_progress_init(&p, "saving", ctl_file_sink, NULL, &f);
+	ret = fe_state_save(&vu, ctl_progress_sink, &p, &r->save);
+	ctl_progress_end(&p);
 	r->saved = true;
 	r->bytes = r->save.bytes;
 	if (!ret && o->framed)
@@ -415,6 +419,7 @@ static int ctl_load(const struct ctl_opts *o, struct ctl_result *r)
 {
 	struct ctl_file f = { .fd = STDIN_FILENO, .framed = o->framed };
 	bool from_file = strcmp(o->input, "-");
+	struct ctl_progress p;
 	struct fe_vu vu;
 	int ret;
 
@@ -431,7 +436,9 @@ static int ctl_load(const struct ctl_opts *o, struct ctl_result *r)
 		ctl_fail(r, ret, "connect", o->socket);
 		goto out_close;
 	}
-	ret = fe_state_load(&vu, ctl_file_source, &f, &r->load);
+	ctl_progress_init(&p, "loading", NULL, ctl_file_source, &f);
+	ret = fe_state_load(&vu, ctl_progress_source, &p, &r->load);
+	ctl_progress_end(&p);
 	r->loaded = true;
 	r->bytes = r->load.bytes;
 	if (ret)
@@ -445,9 +452,10 @@ out_close:
 
 static int ctl_migrate(const struct ctl_opts *o, struct ctl_result *r)
 {
+	struct fe_state_membuf m = { 0 };
+	struct fe_state_cursor c;
+	struct ctl_progress p;
 	struct fe_vu src, dst;
-	uint8_t *buf = NULL;
-	size_t len = 0;
 	int ret;
 
 	r->command = "migrate";
@@ -464,18 +472,24 @@ static int ctl_migrate(const struct ctl_opts *o, struct ctl_result *r)
 		ctl_fail(r, ret, "connect", o->to);
 		goto out_dst;
 	}
-	ret = fe_state_save_buf(&src, &buf, &len, &r->save);
+	ctl_progress_init(&p, "saving", fe_state_membuf_sink, NULL, &m);
+	ret = fe_state_save(&src, ctl_progress_sink, &p, &r->save);
+	ctl_progress_end(&p);
 	r->saved = true;
-	r->bytes = len;
+	r->bytes = m.len;
 	if (ret) {
 		ctl_fail(r, ret, "save", o->from);
-		goto out_dst;
+		goto out_free;
 	}
-	ret = fe_state_load_buf(&dst, buf, len, &r->load);
+	c = (struct fe_state_cursor){ .p = m.buf, .left = m.len };
+	ctl_progress_init(&p, "loading", NULL, fe_state_cursor_source, &c);
+	ret = fe_state_load(&dst, ctl_progress_source, &p, &r->load);
+	ctl_progress_end(&p);
 	r->loaded = true;
 	if (ret)
 		ctl_fail(r, ret, "load", o->to);
-	free(buf);
+out_free:
+	free(m.buf);
 out_dst:
 	fe_vu_disconnect(&dst);
 out_src:
