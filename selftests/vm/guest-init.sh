@@ -18,6 +18,10 @@
 #            Meanwhile VBAUX (default 2) background workers rewrite, re-read
 #            and check 4 MiB at 20 MiB (pattern seed 200) with O_DIRECT, to
 #            keep I/O in flight.
+#   resize   print "VBTEST-RESIZE-READY: SECTORS", wait up to VBMAX seconds for
+#            the host to resize the disk online (vblkctl resize), print
+#            "VBTEST-RESIZED: SECTORS", then write and read back (O_DIRECT)
+#            the last MiB of the new size.
 #   inflight VBWRITERS (default 32) writers run in parallel, one O_DIRECT dd
 #            each, so up to VBWRITERS requests are in flight; writer w owns the
 #            VBBLOCKS (default 64) 4 KiB blocks from block w*VBBLOCKS and writes
@@ -246,8 +250,24 @@ mode_inflight() {
 	[ ! -e /tmp/inf.fail ] || fail "$(cat /tmp/inf.fail)"
 }
 
+mode_resize() {
+	old=$(cat /sys/block/vda/size)
+	echo "VBTEST-RESIZE-READY: $old"
+	n=0
+	while [ "$(cat /sys/block/vda/size)" = "$old" ]; do
+		n=$((n + 1))
+		[ $n -le $((VBMAX * 10)) ] || fail "size still $old sectors after ${VBMAX}s"
+		sleep 0.1
+	done
+	new=$(cat /sys/block/vda/size)
+	echo "VBTEST-RESIZED: $new"
+	pattern 5 $((new - 2048)) 2048 > /tmp/tail || fail "pattern"
+	wr_verify /tmp/tail $((new / 2048 - 1)) 1 t || fail "I/O at the new end"
+}
+
 case "$MODE" in
 write16) mode_write16 ;;
+resize) mode_resize ;;
 mq) mode_mq ;;
 loop) mode_loop ;;
 inflight) mode_inflight ;;
