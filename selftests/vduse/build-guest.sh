@@ -95,6 +95,10 @@ add_binary "$vdpa"
 for f in "$@"; do add_binary "$f"; done
 for f in "$here"/guest/*.sh; do files[vdtests/$(basename "$f")]=$f; done
 files[init]=$here/guest-init.sh
+# The docs whose "sh vduse" blocks guest/t-36-docs.sh runs, and their extractor.
+files[vdtests/docs/README.md]=$here/../../README.md
+for f in "$here"/../../docs/*.md; do files[vdtests/docs/d/$(basename "$f")]=$f; done
+files[vdtests/docs/doc-blocks.awk]=$here/../../scripts/doc-blocks.awk
 
 # --- cache -------------------------------------------------------------------
 mapfile -t dsts < <(printf '%s\n' "${!files[@]}" | LC_ALL=C sort)
