@@ -114,7 +114,7 @@ static uint64_t ctl_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-static int ctl_usage_error(const char *msg, const char *arg)
+int ctl_usage_error(const char *msg, const char *arg)
 {
 	fprintf(stderr, "vblkctl: %s%s%s\nTry 'vblkctl --help'.\n", msg, arg ? ": " : "",
 		arg ? arg : "");

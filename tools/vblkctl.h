@@ -36,6 +36,15 @@ struct ctl_result {
 };
 
 /**
+ * ctl_usage_error() - explain a bad command line on stderr
+ * @msg:	what is wrong
+ * @arg:	the word at fault, or NULL
+ *
+ * Return: -EINVAL.
+ */
+int ctl_usage_error(const char *msg, const char *arg);
+
+/**
  * ctl_report() - tell the user what a command did
  * @out:	where the report goes (flushed)
  * @json:	one JSON object instead of a sentence

@@ -75,13 +75,6 @@ bool ctl_mgmt_wanted(int argc, char **argv)
 	return false;
 }
 
-static int mgmt_usage_error(const char *msg, const char *arg)
-{
-	fprintf(stderr, "vblkctl: %s%s%s\nTry 'vblkctl --help'.\n", msg, arg ? ": " : "",
-		arg ? arg : "");
-	return -EINVAL;
-}
-
 /* N with an optional binary suffix: K, M, G, T. */
 static int parse_size(const char *s, unsigned long long *out)
 {
@@ -149,8 +142,8 @@ static int mgmt_parse(struct mgmt_opts *o, int argc, char **argv)
 			break;
 		case 't':
 			if (parse_num(optarg, INT_MAX, &v) || !v)
-				return mgmt_usage_error("--timeout-ms expects 1 to 2147483647",
-							optarg);
+				return ctl_usage_error("--timeout-ms expects 1 to 2147483647",
+						       optarg);
 			o->timeout_ms = (int)v;
 			break;
 		case 'w':
@@ -160,36 +153,34 @@ static int mgmt_parse(struct mgmt_opts *o, int argc, char **argv)
 			    argv[optind][0] <= '9')
 				optarg = argv[optind++];
 			if (optarg && (parse_num(optarg, 3600, &v) || !v))
-				return mgmt_usage_error("--watch expects 1 to 3600 seconds",
-							optarg);
+				return ctl_usage_error("--watch expects 1 to 3600 seconds", optarg);
 			if (optarg)
 				o->watch = (double)v;
 			break;
 		case 'n':
 			if (parse_num(optarg, INT_MAX, &v) || !v)
-				return mgmt_usage_error("--count expects a positive number",
-							optarg);
+				return ctl_usage_error("--count expects a positive number", optarg);
 			o->count = (unsigned long)v;
 			break;
 		case 'S':
 			if (parse_size(optarg, &o->size) || !o->size)
-				return mgmt_usage_error("--size expects N, NK, NM, NG or NT",
-							optarg);
+				return ctl_usage_error("--size expects N, NK, NM, NG or NT",
+						       optarg);
 			o->size_given = true;
 			break;
 		case 'm':
 			if (strcmp(optarg, "drain") && strcmp(optarg, "capture"))
-				return mgmt_usage_error("--mode expects drain or capture", optarg);
+				return ctl_usage_error("--mode expects drain or capture", optarg);
 			o->mode = optarg;
 			break;
 		case 'I':
 		case 'B':
 		case 'U':
 			if (parse_num(optarg, c == 'U' ? 60000 : LLONG_MAX, &v))
-				return mgmt_usage_error(c == 'U' ?
-								"--burst-ms expects 0 to 60000" :
-								"--iops and --bps expect a number",
-							optarg);
+				return ctl_usage_error(c == 'U' ?
+							       "--burst-ms expects 0 to 60000" :
+							       "--iops and --bps expect a number",
+						       optarg);
 			*(c == 'I' ? &o->iops : c == 'B' ? &o->bps : &o->burst_ms) = v;
 			break;
 		default:
@@ -198,25 +189,25 @@ static int mgmt_parse(struct mgmt_opts *o, int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1)
-		return mgmt_usage_error(argc == optind ? "no command given" : "one command, please",
-					argc == optind ? NULL : argv[optind + 1]);
+		return ctl_usage_error(argc == optind ? "no command given" : "one command, please",
+				       argc == optind ? NULL : argv[optind + 1]);
 	o->cmd = argv[optind];
 	if (strcmp(o->cmd, "status") && strcmp(o->cmd, "stats") && strcmp(o->cmd, "resize") &&
 	    strcmp(o->cmd, "suspend") && strcmp(o->cmd, "resume") && strcmp(o->cmd, "throttle"))
-		return mgmt_usage_error("not a management command", o->cmd);
+		return ctl_usage_error("not a management command", o->cmd);
 	if (!o->socket)
-		return mgmt_usage_error("--socket (the daemon's --mgmt-socket) is required", NULL);
+		return ctl_usage_error("--socket (the daemon's --mgmt-socket) is required", NULL);
 	if (o->count && !o->watch)
 		o->watch = 1;
 	if (o->watch && strcmp(o->cmd, "stats"))
-		return mgmt_usage_error("--watch and --count belong to stats", NULL);
+		return ctl_usage_error("--watch and --count belong to stats", NULL);
 	if (o->size_given != !strcmp(o->cmd, "resize"))
-		return mgmt_usage_error(
+		return ctl_usage_error(
 			o->size_given ? "--size belongs to resize" : "resize needs --size", NULL);
 	if (o->mode && strcmp(o->cmd, "suspend"))
-		return mgmt_usage_error("--mode belongs to suspend", NULL);
+		return ctl_usage_error("--mode belongs to suspend", NULL);
 	if ((o->iops >= 0 || o->bps >= 0 || o->burst_ms >= 0) && strcmp(o->cmd, "throttle"))
-		return mgmt_usage_error("--iops, --bps and --burst-ms belong to throttle", NULL);
+		return ctl_usage_error("--iops, --bps and --burst-ms belong to throttle", NULL);
 	return 0;
 }
 

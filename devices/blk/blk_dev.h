@@ -111,12 +111,13 @@ void blk_dev_counters(const struct blk_dev *dev, uint64_t out[BLK_CNT_MAX]);
  * @dev:	the device, with its lock held
  * @bytes:	new size, a multiple of the logical block size
  *
- * The back-end makes the disk hold @bytes (vb_backend_resize(): a
- * regular file grows, a block device or network disk is never served
- * beyond its end); shrinking leaves the image as it is. Running rings are paused around the change. The caller raises the
+ * The back-end makes the disk hold @bytes (vb_backend_resize(): a regular
+ * file grows, a block device or network disk is never served beyond its
+ * end); shrinking leaves the image as it is. Rings keep running: each
+ * request is checked against one size or the other. The caller raises the
  * transport's config-change interrupt.
- * Return: 0, -EINVAL for a bad size, -ENOSPC beyond a block device or
- * network disk, * -EROFS to grow a read-only image, or -errno (logged).
+ * Return: 0, -EINVAL for a bad size, -ENOSPC beyond a block device or a
+ * network disk, -EROFS to grow a read-only image, or -errno (logged).
  */
 int blk_dev_resize(struct blk_dev *dev, uint64_t bytes);
 

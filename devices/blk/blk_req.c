@@ -66,7 +66,10 @@ static int data_slice(struct blk_req *r, unsigned int from, unsigned int to, siz
 
 static bool range_ok(const struct blk_limits *lim, uint64_t sector, uint64_t nsec)
 {
-	return sector <= lim->capacity && nsec <= lim->capacity - sector;
+	/* One read: an online resize may change it meanwhile (either size is fine). */
+	uint64_t cap = atomic_load_explicit(&lim->capacity, memory_order_relaxed);
+
+	return sector <= cap && nsec <= cap - sector;
 }
 
 static int parse_rw(struct blk_req *r, const struct blk_limits *lim, uint64_t sector, bool write)

@@ -7,6 +7,7 @@
 #ifndef VB_BLK_REQ_H
 #define VB_BLK_REQ_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -20,7 +21,7 @@
 #define BLK_MAX_DISCARD_SECTORS (1u << 22)
 
 struct blk_limits {
-	uint64_t capacity; /* in 512-byte sectors */
+	_Atomic uint64_t capacity; /* 512-byte sectors; a resize changes it while rings run */
 	uint32_t lbs_sectors; /* logical block size in sectors */
 	bool read_only;
 	const char *serial; /* BLK_SERIAL_LEN bytes, NUL padded */

@@ -7,6 +7,7 @@
  * (a config-change interrupt); this file only changes the device.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "backends/backend.h"
@@ -16,7 +17,6 @@
 int blk_dev_resize(struct blk_dev *dev, uint64_t bytes)
 {
 	uint64_t lbs = (uint64_t)dev->limits.lbs_sectors * BLK_SECTOR;
-	uint32_t mask;
 	int ret;
 
 	if (!bytes || bytes % lbs)
@@ -29,11 +29,14 @@ int blk_dev_resize(struct blk_dev *dev, uint64_t bytes)
 				      : "");
 		return ret;
 	}
-	/* The workers check requests against the capacity: they stop around the change. */
-	mask = vb_dev_pause(&dev->vdev);
-	dev->limits.capacity = bytes / BLK_SECTOR;
-	ret = vb_dev_resume(&dev->vdev, mask);
+	/*
+	 * No pause: the workers read the capacity once per request (an atomic),
+	 * and a request checked against the old size just before is harmless
+	 * (the image only grows). Draining here would hold the device's lock
+	 * while I/O completes, which the VDUSE message thread cannot afford.
+	 */
+	atomic_store_explicit(&dev->limits.capacity, bytes / BLK_SECTOR, memory_order_relaxed);
 	vb_info("resized to %llu bytes (%llu sectors)", (unsigned long long)bytes,
-		(unsigned long long)dev->limits.capacity);
-	return ret;
+		(unsigned long long)(bytes / BLK_SECTOR));
+	return 0;
 }

@@ -31,18 +31,21 @@ modprobe() {
 }
 # The vblkd this shell started, by parent pid: SIGTERM and reap each.
 doc_fresh() {
+	set +x
 	for _s in /proc/[0-9]*/stat; do
 		read -r _pid _comm _st _ppid _rest < "$_s" 2> /dev/null || continue
 		[ "$_ppid" = "$$" ] && [ "$_comm" = "(vblkd)" ] || continue
+		echo "doc_fresh: stopping vblkd $_pid"
 		kill "$_pid"
 		wait "$_pid" || true
 	done
+	set -x
 }
 trap doc_fresh EXIT
 set -x
 EOS
 (cd "$W" && sh -c "$(cat /tmp/docs-prologue.sh /tmp/docs-vduse.sh)") > "$LOG" 2>&1 ||
 	fail "the docs' vduse command lines failed (status $?)"
-log_notes "$LOG" 30
+log_notes "$LOG" 40
 grep -q "vblk0: type block" "$LOG" || fail "vdpa dev show printed no vblk0"
 grep -qx 1048576 "$LOG" || fail "the resize to 512M did not show in sysfs"
