@@ -214,7 +214,7 @@ TEST_F (mgmt, hostile_lines_get_error_replies_and_the_connection_goes_on) {
 		"\n",
 		"{\"cmd\":\"resume\"}\n",
 	};
-	static char huge[100000];
+	static char huge[100001]; /* a 100000-byte line and its NUL */
 	struct json_object *r;
 	int fd = mgmt_connect(self->path);
 
@@ -227,8 +227,8 @@ TEST_F (mgmt, hostile_lines_get_error_replies_and_the_connection_goes_on) {
 		json_object_put(r);
 	}
 	/* A line far over the cap: one error, and the rest of it is skipped. */
-	memset(huge, 'x', sizeof(huge) - 1);
-	huge[sizeof(huge) - 1] = '\n';
+	memset(huge, 'x', sizeof(huge) - 2);
+	huge[sizeof(huge) - 2] = '\n';
 	ASSERT_EQ(0, mgmt_send(fd, huge));
 	r = mgmt_recv(fd);
 	ASSERT_NE(NULL, r);
