@@ -83,6 +83,7 @@ static int get_u64(struct json_object *req, const char *key, uint64_t *v, bool *
 	return errno ? -EINVAL : 0;
 }
 
+/* Whether a driver is there: the transport knows, or a driver set DRIVER_OK. Device locked. */
 static bool mgmt_connected(struct mgmt_server_state *st)
 {
 	if (st->ops.connected)
@@ -131,10 +132,10 @@ static struct json_object *cmd_status(struct mgmt_server_state *st, struct json_
 		json_object_array_add(queues, q);
 	}
 	add_bool(o, "suspended", vb_dev_suspended(d));
+	add_bool(o, "frontend_connected", mgmt_connected(st));
 	vb_dev_unlock(d);
 	json_object_object_add(o, "device", dev);
 	json_object_object_add(o, "queues", queues);
-	add_bool(o, "frontend_connected", mgmt_connected(st));
 	add_bool(o, "mgmt_suspended", st->suspended);
 	return o;
 }
