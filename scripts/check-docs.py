@@ -44,7 +44,7 @@ def run_test_blocks(root, build, path):
                             capture_output=True, text=True, check=True).stdout
     prologue = ("set -e\n"
                 "doc_fresh() { for p in $(jobs -p); do kill $p; wait $p || true; done; }\n"
-                "trap 'doc_fresh' EXIT\n")
+                "trap 'doc_fresh' EXIT\nset -x\n")
     work = tempfile.mkdtemp(prefix="vblkd-docs.")
     try:
         os.symlink(os.path.abspath(build), os.path.join(work, "build"))
