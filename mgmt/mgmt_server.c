@@ -199,8 +199,6 @@ static void *server_thread(void *arg)
 		}
 		if (pfd[0].revents)
 			return NULL;
-		if (pfd[1].revents)
-			server_accept(m);
 		now = vb_now_ns();
 		for (unsigned int i = 0; i < MGMT_MAX_CLIENTS; i++) {
 			struct mgmt_client *c = &m->clients[i];
@@ -221,6 +219,9 @@ static void *server_thread(void *arg)
 			if (!ok)
 				client_close(c);
 		}
+		/* After the clients: the slots of those that left are free again. */
+		if (pfd[1].revents)
+			server_accept(m);
 	}
 }
 

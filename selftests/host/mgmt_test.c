@@ -103,13 +103,14 @@ static struct json_object *queue_at(struct json_object *o, size_t i)
 	return json_object_array_get_idx(get(o, "queues"), i);
 }
 
-FIXTURE (mgmt) {
+FIXTURE(mgmt) {
 	struct vd_proc vd;
 	struct fe_blk blk;
 	char path[108];
 };
 
-FIXTURE_SETUP (mgmt) {
+FIXTURE_SETUP(mgmt)
+{
 	struct fe_blk_opts opts = { .num_queues = 2, .queue_size = 128 };
 	const char *extra[] = { "--num-queues", "2", "--mgmt-socket", self->path, NULL };
 
@@ -118,7 +119,8 @@ FIXTURE_SETUP (mgmt) {
 	HOST_UP(&self->vd, &self->blk, extra, &opts);
 }
 
-FIXTURE_TEARDOWN (mgmt) {
+FIXTURE_TEARDOWN(mgmt)
+{
 	host_down(_metadata, &self->vd, &self->blk);
 	EXPECT_NE(0, access(self->path, F_OK)) TH_LOG("%s left behind", self->path);
 	unlink(self->path);
@@ -148,7 +150,8 @@ static int do_io(struct fe_blk *blk, unsigned int q, unsigned int n)
 	return 0;
 }
 
-TEST_F (mgmt, socket_is_private_to_its_owner) {
+TEST_F(mgmt, socket_is_private_to_its_owner)
+{
 	struct stat st;
 
 	ASSERT_EQ(0, stat(self->path, &st));
@@ -156,7 +159,8 @@ TEST_F (mgmt, socket_is_private_to_its_owner) {
 	EXPECT_EQ(0600, st.st_mode & 0777);
 }
 
-TEST_F (mgmt, status_reports_transport_queues_and_front_end) {
+TEST_F(mgmt, status_reports_transport_queues_and_front_end)
+{
 	struct json_object *r = mgmt_call(self->path, "{\"cmd\":\"status\",\"id\":42}\n");
 
 	ASSERT_TRUE(ok_of(r));
@@ -171,7 +175,8 @@ TEST_F (mgmt, status_reports_transport_queues_and_front_end) {
 	json_object_put(r);
 }
 
-TEST_F (mgmt, stats_count_the_requests_each_queue_served) {
+TEST_F(mgmt, stats_count_the_requests_each_queue_served)
+{
 	struct json_object *r, *q0, *q1, *lat;
 	uint64_t in_buckets = 0;
 
@@ -198,7 +203,8 @@ TEST_F (mgmt, stats_count_the_requests_each_queue_served) {
 	json_object_put(r);
 }
 
-TEST_F (mgmt, hostile_lines_get_error_replies_and_the_connection_goes_on) {
+TEST_F(mgmt, hostile_lines_get_error_replies_and_the_connection_goes_on)
+{
 	static const char *const bad[] = {
 		"garbage\n",
 		"[1,2,3]\n",
@@ -242,7 +248,8 @@ TEST_F (mgmt, hostile_lines_get_error_replies_and_the_connection_goes_on) {
 	EXPECT_EQ(0, do_io(&self->blk, 0, 1));
 }
 
-TEST_F (mgmt, many_clients_are_served_while_one_stalls_and_one_never_reads) {
+TEST_F(mgmt, many_clients_are_served_while_one_stalls_and_one_never_reads)
+{
 	int fd[MGMT_CLIENTS], stall = mgmt_connect(self->path), deaf = mgmt_connect(self->path);
 	struct json_object *r;
 
@@ -270,7 +277,37 @@ TEST_F (mgmt, many_clients_are_served_while_one_stalls_and_one_never_reads) {
 	close(deaf);
 }
 
-TEST_F (mgmt, suspend_holds_requests_until_resume) {
+TEST_F(mgmt, a_client_beyond_the_32nd_is_closed_and_the_others_go_on)
+{
+	struct json_object *r;
+	int fd[33];
+	char c;
+
+	/* Each served in turn, so that the server has accepted it before the next. */
+	for (int i = 0; i < 32; i++) {
+		fd[i] = mgmt_connect(self->path);
+		ASSERT_LE(0, fd[i]);
+		r = mgmt_call_fd(fd[i], "{\"cmd\":\"resume\"}\n");
+		ASSERT_NE(NULL, r) TH_LOG("client %d got no reply", i);
+		json_object_put(r);
+	}
+	fd[32] = mgmt_connect(self->path);
+	ASSERT_LE(0, fd[32]);
+	ASSERT_EQ(0, fe_wait_fd(fd[32], POLLIN, HOST_IO_TIMEOUT_MS)) TH_LOG("the 33rd stays open");
+	EXPECT_GE(0, recv(fd[32], &c, 1, 0)) TH_LOG("the 33rd client was served");
+	r = mgmt_call_fd(fd[0], "{\"cmd\":\"status\"}\n");
+	EXPECT_TRUE(ok_of(r));
+	json_object_put(r);
+	for (int i = 0; i < 33; i++)
+		close(fd[i]);
+	/* A slot freed is a slot taken again. */
+	r = mgmt_call(self->path, "{\"cmd\":\"status\"}\n");
+	EXPECT_TRUE(ok_of(r));
+	json_object_put(r);
+}
+
+TEST_F(mgmt, suspend_holds_requests_until_resume)
+{
 	struct json_object *r = mgmt_call(self->path, "{\"cmd\":\"suspend\",\"mode\":\"drain\"}\n");
 	struct fe_blk_req *req;
 
@@ -292,7 +329,8 @@ TEST_F (mgmt, suspend_holds_requests_until_resume) {
 	fe_blk_req_free(&self->blk, req);
 }
 
-TEST_F (mgmt, throttle_is_set_and_read_back) {
+TEST_F(mgmt, throttle_is_set_and_read_back)
+{
 	struct json_object *r =
 		mgmt_call(self->path, "{\"cmd\":\"throttle\",\"iops\":500,\"burst_ms\":100}\n");
 
@@ -332,7 +370,8 @@ static void *resize_thread(void *arg)
 	return NULL;
 }
 
-TEST_F (mgmt, resize_reaches_the_front_end_through_config_change_and_get_config) {
+TEST_F(mgmt, resize_reaches_the_front_end_through_config_change_and_get_config)
+{
 	struct resize_call call = { .path = self->path };
 	uint64_t grown = 2 * HOST_IMAGE_SIZE, shrunk = HOST_IMAGE_SIZE / 2;
 	uint8_t buf[4096];
@@ -383,7 +422,8 @@ TEST_F (mgmt, resize_reaches_the_front_end_through_config_change_and_get_config)
 	close(bfd);
 }
 
-TEST_F (mgmt, resize_without_a_back_end_channel_still_resizes) {
+TEST_F(mgmt, resize_without_a_back_end_channel_still_resizes)
+{
 	struct json_object *r = mgmt_call(self->path, "{\"cmd\":\"resize\",\"size\":33554432}\n");
 
 	ASSERT_TRUE(ok_of(r));
@@ -405,7 +445,8 @@ static int vblkctl(const char *args)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-TEST_F (mgmt, vblkctl_exit_status_says_what_happened) {
+TEST_F(mgmt, vblkctl_exit_status_says_what_happened)
+{
 	char args[512];
 
 	if (!getenv("VBLKCTL"))
