@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/sock_policy.h"
 #include "mgmt/mgmt_int.h"
 #include "core/ring_stats.h"
 
@@ -163,6 +164,11 @@ static void server_accept(struct mgmt_server *m)
 
 	if (fd < 0)
 		return;
+	/* --allow-uid: the same peers as the other sockets. */
+	if (!vb_peer_allowed(fd, &vb_sock_policy, "management client")) {
+		close(fd);
+		return;
+	}
 	for (unsigned int i = 0; i < MGMT_MAX_CLIENTS; i++) {
 		struct mgmt_client *c = &m->clients[i];
 
@@ -248,7 +254,6 @@ static int mgmt_claim(const struct sockaddr_un *sa)
 static int mgmt_listen(struct mgmt_server *m)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	mode_t old;
 	int ret;
 
 	if (strlen(m->path) >= sizeof(sa.sun_path))
@@ -260,11 +265,12 @@ static int mgmt_listen(struct mgmt_server *m)
 	m->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (m->listen_fd < 0)
 		return -errno;
-	old = umask(0177); /* 0600: the socket suspends and resizes the disk */
-	ret = bind(m->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-	umask(old);
-	if (!ret && listen(m->listen_fd, MGMT_MAX_CLIENTS))
+	/* 0600 unless asked (--socket-mode/--socket-group): it suspends and resizes the disk */
+	ret = vb_sock_bind(m->listen_fd, &sa, &vb_sock_policy);
+	if (!ret && listen(m->listen_fd, MGMT_MAX_CLIENTS)) {
 		ret = -errno;
+		unlink(sa.sun_path);
+	}
 	return ret;
 }
 

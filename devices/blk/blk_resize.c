@@ -25,8 +25,8 @@ int blk_dev_resize(struct blk_dev *dev, uint64_t bytes)
 	if (ret) {
 		vb_err("image %s: resize to %llu bytes: %s%s", dev->be->spec,
 		       (unsigned long long)bytes, strerror(-ret),
-		       ret == -ENOSPC ? " (beyond the end of the disk, which vblkd cannot grow)"
-				      : "");
+		       ret == -ENOSPC ? " (beyond the end of the disk, which vblkd cannot grow)" :
+					"");
 		return ret;
 	}
 	/*

@@ -31,8 +31,18 @@ static int ctl_dir_make(char *dir, size_t dir_len, char *path, size_t path_len)
 	return 0;
 }
 
+/* The management socket, next to the control socket in @dir. */
+static void mgmt_path(char *path, size_t len, const char *dir)
+{
+	snprintf(path, len, "%s/mgmt.sock", dir);
+}
+
 static void ctl_dir_remove(const char *dir, const char *path)
 {
+	char mgmt[VD_PATH_MAX];
+
+	mgmt_path(mgmt, sizeof(mgmt), dir);
+	unlink(mgmt);
 	unlink(path);
 	rmdir(dir);
 }
@@ -121,10 +131,17 @@ static bool sanitizer_build(const struct vd_proc *vd)
 	return vd_log_contains(vd, "seccomp: not installed");
 }
 
-TEST_F (solo, allow_uid_closes_a_peer_of_another_uid_on_both_sockets) {
-	const char *extra[] = { "--allow-uid", "0", "--socket-mode", "0666", "--control-socket",
-				NULL,	       NULL };
-	char dir[64], ctl[VD_PATH_MAX], line[96];
+TEST_F (solo, allow_uid_closes_a_peer_of_another_uid_on_every_socket) {
+	const char *extra[] = { "--allow-uid",
+				"0",
+				"--socket-mode",
+				"0666",
+				"--control-socket",
+				NULL,
+				"--mgmt-socket",
+				NULL,
+				NULL };
+	char dir[64], ctl[VD_PATH_MAX], mgmt[VD_PATH_MAX], line[96];
 	uint8_t buf[4096];
 
 	if (!vd_binary())
@@ -133,9 +150,14 @@ TEST_F (solo, allow_uid_closes_a_peer_of_another_uid_on_both_sockets) {
 		SKIP(return, "needs root to connect as another uid");
 	ASSERT_EQ(0, ctl_dir_make(dir, sizeof(dir), ctl, sizeof(ctl)));
 	extra[5] = ctl;
+	mgmt_path(mgmt, sizeof(mgmt), dir);
+	extra[7] = mgmt;
 	ASSERT_EQ(0, vd_start(&self->vd, HOST_IMAGE_SIZE, extra));
 	ASSERT_EQ(0, chmod(self->vd.dir, 0711));
 
+	EXPECT_EQ(0, peer_as_nobody(mgmt, 3000)) TH_LOG("management client of nobody not closed");
+	snprintf(line, sizeof(line), "management client refused: uid %d (pid", NOBODY);
+	EXPECT_TRUE(vd_log_contains(&self->vd, line));
 	EXPECT_EQ(0, peer_as_nobody(self->vd.sock, 3000))
 	TH_LOG("front-end of uid nobody not closed");
 	EXPECT_EQ(0, peer_as_nobody(ctl, 3000)) TH_LOG("control client of uid nobody not closed");
@@ -171,22 +193,33 @@ TEST_F (solo, allow_uid_serves_every_uid_it_lists) {
 }
 
 TEST_F (solo, socket_mode_and_group_are_those_asked_for) {
-	const char *extra[] = {
-		"--socket-mode", "0660", "--socket-group", "65534", "--control-socket", NULL, NULL
-	};
-	char dir[64], ctl[VD_PATH_MAX];
+	const char *extra[] = { "--socket-mode",
+				"0660",
+				"--socket-group",
+				"65534",
+				"--control-socket",
+				NULL,
+				"--mgmt-socket",
+				NULL,
+				NULL };
+	char dir[64], ctl[VD_PATH_MAX], mgmt[VD_PATH_MAX];
 	struct stat st;
 
 	if (geteuid())
 		SKIP(return, "needs root to give the sockets another group");
 	ASSERT_EQ(0, ctl_dir_make(dir, sizeof(dir), ctl, sizeof(ctl)));
 	extra[5] = ctl;
+	mgmt_path(mgmt, sizeof(mgmt), dir);
+	extra[7] = mgmt;
 	HOST_UP(&self->vd, &self->blk, extra, NULL);
 	self->blk_open = true;
 	ASSERT_EQ(0, stat(self->vd.sock, &st));
 	EXPECT_EQ(0660, st.st_mode & 07777);
 	EXPECT_EQ(NOBODY, st.st_gid);
 	ASSERT_EQ(0, stat(ctl, &st));
+	EXPECT_EQ(0660, st.st_mode & 07777);
+	EXPECT_EQ(NOBODY, st.st_gid);
+	ASSERT_EQ(0, stat(mgmt, &st));
 	EXPECT_EQ(0660, st.st_mode & 07777);
 	EXPECT_EQ(NOBODY, st.st_gid);
 	ctl_dir_remove(dir, ctl);
