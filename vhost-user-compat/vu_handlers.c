@@ -14,12 +14,12 @@
 #include "state/state.h"
 #include "vhost-user-compat/vu_int.h"
 
-#define PROTOCOL_FEATURES                                                                 \
-	(1ull << VHOST_USER_PROTOCOL_F_MQ | 1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD |     \
-	 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK | 1ull << VHOST_USER_PROTOCOL_F_CONFIG | \
-	 1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD |                                   \
-	 1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE |                                     \
-	 1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS |                              \
+#define PROTOCOL_FEATURES                                                                    \
+	(1ull << VHOST_USER_PROTOCOL_F_MQ | 1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD |        \
+	 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK | 1ull << VHOST_USER_PROTOCOL_F_CONFIG |    \
+	 1ull << VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD |                                      \
+	 1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE |                                        \
+	 1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS |                                 \
 	 1ull << VHOST_USER_PROTOCOL_F_STATUS | 1ull << VHOST_USER_PROTOCOL_F_DEVICE_STATE | \
 	 1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ)
 
