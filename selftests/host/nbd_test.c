@@ -4,7 +4,8 @@
  * qemu-nbd on a file checked from the host. I/O, flush, discard and
  * write-zeroes; a killed server fails requests with IOERR (never a hang) and
  * a restarted one is reconnected to; a state saved for a larger export is
- * refused; bad URIs and refused connections stop vblkd at start with status 2.
+ * refused; bad URIs and refused connections stop vblkd at start with status 2;
+ * an online resize serves up to the export's size and refuses more.
  */
 #include "kselftest_harness.h"
 
@@ -79,6 +80,7 @@ FIXTURE(nbd) {
 	struct fe_blk blk;
 	char dir[64];
 	char ctl[128];
+	char mgmt[128];
 	bool up;
 };
 
@@ -91,14 +93,15 @@ FIXTURE_VARIANT_ADD(nbd, qemu_nbd) { .qemu_nbd = true };
 
 FIXTURE_SETUP(nbd)
 {
-	const char *extra[] = { "--num-queues", "2", "--control-socket", self->ctl, "--image",
-				NULL, NULL };
+	const char *extra[] = { "--num-queues", "2",	 "--control-socket", self->ctl, "--image",
+				NULL,	       "--mgmt-socket", self->mgmt,	     NULL };
 	struct fe_blk_opts opts = { .num_queues = 2 };
 	int ret;
 
 	self->srv.pid = -1;
 	ASSERT_EQ(0, make_ctl_dir(self->dir, sizeof(self->dir)));
 	snprintf(self->ctl, sizeof(self->ctl), "%s/ctl", self->dir);
+	snprintf(self->mgmt, sizeof(self->mgmt), "%s/mgmt", self->dir);
 	ret = variant->qemu_nbd ? nd_qemu_nbd_start(&self->srv, HOST_IMAGE_SIZE) :
 				  nd_nbdkit_start(&self->srv, NBD_SIZE);
 	if (ret == -ENOENT)
@@ -115,6 +118,7 @@ FIXTURE_TEARDOWN(nbd)
 		host_down(_metadata, &self->vd, &self->blk);
 	nd_cleanup(&self->srv);
 	unlink(self->ctl);
+	unlink(self->mgmt);
 	rmdir(self->dir);
 }
 
@@ -123,6 +127,24 @@ TEST_F(nbd, capacity_is_the_exports)
 	EXPECT_EQ(HOST_SECTORS, le64toh(self->blk.config.capacity));
 	EXPECT_TRUE(self->blk.features & (1ull << VIRTIO_BLK_F_DISCARD));
 	EXPECT_TRUE(self->blk.features & (1ull << VIRTIO_BLK_F_WRITE_ZEROES));
+}
+
+TEST_F(nbd, resize_serves_up_to_the_exports_size_and_refuses_more)
+{
+	uint64_t bytes = le64toh(self->blk.config.capacity) * 512;
+	uint8_t buf[512];
+
+	if (!getenv("VBLKCTL"))
+		SKIP(return, "VBLKCTL is not set");
+	EXPECT_EQ(1, vd_vblkctl("resize --socket %s --size %llu", self->mgmt,
+				(unsigned long long)bytes * 2));
+	EXPECT_TRUE(vd_log_contains(&self->vd, "beyond the end of the disk"));
+	EXPECT_EQ(0, vd_vblkctl("resize --socket %s --size %llu", self->mgmt,
+				(unsigned long long)bytes / 2));
+	EXPECT_EQ(VIRTIO_BLK_S_IOERR, fe_blk_read(&self->blk, 0, bytes / 1024, buf, sizeof(buf)));
+	EXPECT_EQ(0, vd_vblkctl("resize --socket %s --size %llu", self->mgmt,
+				(unsigned long long)bytes));
+	EXPECT_EQ(VIRTIO_BLK_S_OK, fe_blk_read(&self->blk, 1, bytes / 512 - 1, buf, sizeof(buf)));
 }
 
 TEST_F(nbd, writes_read_back_flush_and_discard_zero)

@@ -6,36 +6,38 @@
  */
 #include "kselftest_harness.h"
 
-#include <stdio.h>
-
 #include "host_test.h"
 
-FIXTURE (null) {
+FIXTURE(null) {
 	struct vd_proc vd;
 	struct fe_blk blk;
 	char mgmt[64];
 };
 
-FIXTURE_SETUP (null) {
-	const char *extra[] = { "--num-queues",	 "2",	     "--image", "null:3G",
-				"--mgmt-socket", self->mgmt, NULL };
+FIXTURE_SETUP(null)
+{
+	const char *extra[] = { "--num-queues", "2", "--image", "null:3G", "--mgmt-socket",
+				self->mgmt, NULL };
 	struct fe_blk_opts opts = { .num_queues = 2 };
 
 	snprintf(self->mgmt, sizeof(self->mgmt), "/tmp/vblkd-null-mgmt-%d.sock", getpid());
 	HOST_UP(&self->vd, &self->blk, extra, &opts);
 }
 
-FIXTURE_TEARDOWN (null) {
+FIXTURE_TEARDOWN(null)
+{
 	host_down(_metadata, &self->vd, &self->blk);
 	unlink(self->mgmt);
 }
 
-TEST_F (null, capacity_is_the_size_given) {
+TEST_F(null, capacity_is_the_size_given)
+{
 	EXPECT_EQ(3ull << 30 >> 9, le64toh(self->blk.config.capacity));
 	EXPECT_TRUE(self->blk.features & (1ull << VIRTIO_BLK_F_DISCARD));
 }
 
-TEST_F (null, writes_succeed_and_reads_return_zeroes) {
+TEST_F(null, writes_succeed_and_reads_return_zeroes)
+{
 	enum { LEN = 65536 };
 	static uint8_t buf[LEN];
 	struct fe_blk_req *req;
@@ -60,20 +62,15 @@ TEST_F (null, writes_succeed_and_reads_return_zeroes) {
 	fe_blk_req_free(&self->blk, req);
 }
 
-TEST_F (null, resize_serves_the_new_size_at_once) {
+TEST_F(null, resize_serves_the_new_size_at_once)
+{
 	uint64_t past = 3ull << 30 >> 9; /* the first sector beyond 3 GiB */
 	uint8_t buf[FE_BLK_SECTOR];
-	char cmd[256];
-	int status;
 
 	if (!getenv("VBLKCTL"))
 		SKIP(return, "VBLKCTL is not set");
 	EXPECT_EQ(VIRTIO_BLK_S_IOERR, fe_blk_read(&self->blk, 0, past, buf, sizeof(buf)));
-	snprintf(cmd, sizeof(cmd), "\"$VBLKCTL\" resize --socket %s --size 4G >/dev/null 2>&1",
-		 self->mgmt);
-	status = system(cmd);
-	ASSERT_TRUE(WIFEXITED(status));
-	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, vd_vblkctl("resize --socket %s --size 4G", self->mgmt));
 	EXPECT_EQ(VIRTIO_BLK_S_OK, fe_blk_read(&self->blk, 0, past, buf, sizeof(buf)));
 	EXPECT_TRUE(host_all_bytes(buf, sizeof(buf), 0));
 	EXPECT_EQ(VIRTIO_BLK_S_IOERR,

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,4 +319,20 @@ bool vd_maps_file(pid_t pid, const char *name)
 		found = strstr(line, name);
 	fclose(f);
 	return found;
+}
+
+int vd_vblkctl(const char *fmt, ...)
+{
+	char args[768], cmd[1024];
+	va_list ap;
+	int status;
+
+	if (!getenv("VBLKCTL"))
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "\"$VBLKCTL\" %s >/dev/null 2>&1", args);
+	status = system(cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

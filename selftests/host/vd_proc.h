@@ -99,4 +99,11 @@ long vd_rss_kb(pid_t pid);
 /* Does @pid map a file whose path contains @name (e.g. "libasan")? */
 bool vd_maps_file(pid_t pid, const char *name);
 
+/*
+ * Run $VBLKCTL with the arguments @fmt makes (split by the shell), its
+ * output thrown away. Return: its exit status, or -1 when VBLKCTL is not
+ * set or it did not exit.
+ */
+int vd_vblkctl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif
