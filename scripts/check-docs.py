@@ -45,15 +45,22 @@ def run_test_blocks(root, build, path):
     prologue = ("set -e\n"
                 "doc_fresh() { for p in $(jobs -p); do kill $p; wait $p || true; done; }\n"
                 "trap 'doc_fresh' EXIT\nset -x\n")
-    work = tempfile.mkdtemp(prefix="vblkd-docs.")
+    # Not under /tmp, which the sandbox replaces with its own.
+    work = tempfile.mkdtemp(prefix="vblkd-docs.", dir="/var/tmp")
     try:
-        os.symlink(os.path.abspath(build), os.path.join(work, "build"))
-        env = dict(os.environ, PATH=os.path.abspath(build) + ":" + os.environ["PATH"])
+        wbuild = os.path.join(work, "build")
+        env = dict(os.environ, PATH=wbuild + ":" + os.environ["PATH"])
         cmd = ["bash", "-c", prologue + script]
         # A private /tmp: the docs name fixed paths such as /tmp/src.sock.
+        # The build tree is bound into the working directory first: it may
+        # itself live under /tmp (a clone there), which the tmpfs hides.
         if shutil.which("unshare") and os.geteuid() == 0:
+            os.mkdir(wbuild)
             cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                   'mount -t tmpfs docs-tmp /tmp && exec "$@"', "sh"] + cmd
+                   'mount --bind "$0" build && mount -t tmpfs docs-tmp /tmp && exec "$@"',
+                   os.path.abspath(build)] + cmd
+        else:
+            os.symlink(os.path.abspath(build), wbuild)
         p = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
