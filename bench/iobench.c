@@ -206,6 +206,17 @@ void iob_sleep_until(uint64_t ns)
 		;
 }
 
+void iob_cpu_window(pid_t pid, uint64_t from_ns, uint64_t to_ns, uint64_t *backend_us,
+		    uint64_t *client_us)
+{
+	iob_sleep_until(from_ns);
+	*backend_us = iob_cpu_us(pid);
+	*client_us = iob_cpu_us(0);
+	iob_sleep_until(to_ns);
+	*backend_us = iob_cpu_us(pid) - *backend_us;
+	*client_us = iob_cpu_us(0) - *client_us;
+}
+
 uint64_t iob_cpu_us(pid_t pid)
 {
 	char path[64], buf[1024], *p;

@@ -56,6 +56,14 @@ uint64_t iob_now_ns(void);
 /* Sleeps until CLOCK_MONOTONIC reads @ns (as iob_now_ns() gives it). */
 void iob_sleep_until(uint64_t ns);
 
+/*
+ * For a client whose workers run on other threads: sleeps until @from_ns,
+ * then until @to_ns, and gives the CPU time @pid (the back-end) and this
+ * process spent in between, in microseconds.
+ */
+void iob_cpu_window(pid_t pid, uint64_t from_ns, uint64_t to_ns, uint64_t *backend_us,
+		    uint64_t *client_us);
+
 /* utime + stime of @pid (0: this process) in microseconds, or 0 when unknown. */
 uint64_t iob_cpu_us(pid_t pid);
 

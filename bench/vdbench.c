@@ -133,12 +133,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	iob_sleep_until(w[0].t_measure);
-	cpu_b = iob_cpu_us(o.pid);
-	cpu_c = iob_cpu_us(0);
-	iob_sleep_until(w[0].t_end);
-	cpu_b = iob_cpu_us(o.pid) - cpu_b;
-	cpu_c = iob_cpu_us(0) - cpu_c;
+	iob_cpu_window(o.pid, w[0].t_measure, w[0].t_end, &cpu_b, &cpu_c);
 	for (unsigned int i = 0; i < o.queues; i++) {
 		pthread_join(w[i].thread, NULL);
 		if (w[i].err) {
