@@ -39,6 +39,16 @@ tap_check() {
 	if "$@"; then tap_ok "$desc"; else tap_fail "$desc"; fi
 }
 skip_all() { echo "TAP version 13"; echo "1..0 # SKIP $*"; exit $KSFT_SKIP; }
+# need REASON: a prerequisite of the chroot tier (suite 'inflight') is
+# missing: skip, or fail under INFLIGHT_REQUIRE=1 (scripts/check.sh).
+need() {
+	if [ "${INFLIGHT_REQUIRE:-0}" = 1 ]; then
+		echo "TAP version 13"; echo "1..1"
+		echo "not ok 1 $* (INFLIGHT_REQUIRE=1)"
+		exit $KSFT_FAIL
+	fi
+	skip_all "$*"
+}
 # bail REASON: fatal error in the middle of a test: report, exit 1 (cleanup
 # runs from the EXIT trap).
 bail() { tap_fail "$*"; dump_logs; exit $KSFT_FAIL; }

@@ -14,14 +14,6 @@ CHROOT=${VBLKD_CHROOT:-$CACHE/trixie-chroot}
 export VBLKD_CHROOT=$CHROOT
 SRC=$VM_DIR/../../bench
 
-need() {
-	if [ "${INFLIGHT_REQUIRE:-0}" = 1 ]; then
-		echo "TAP version 13"; echo "1..1"
-		echo "not ok 1 $* (INFLIGHT_REQUIRE=1)"
-		exit $KSFT_FAIL
-	fi
-	skip_all "$*"
-}
 [ "$(id -u)" = 0 ] || need "needs root (chroot, mount namespace)"
 [ -f "$CHROOT/usr/include/blkio.h" ] || need "no libblkio-dev in $CHROOT (scripts/fetch-trixie-blkio.sh)"
 [ -x "$CHROOT/usr/bin/gcc" ] || need "no gcc in $CHROOT (scripts/fetch-trixie-blkio.sh)"

@@ -36,15 +36,6 @@ NUM_QUEUES=${NUM_QUEUES:-2}
 # shellcheck disable=SC2034 # lib.sh's start_qemu reads SMP and BLK_PROPS
 SMP=2
 
-# need REASON: a prerequisite is missing: skip, or fail under INFLIGHT_REQUIRE=1.
-need() {
-	if [ "${INFLIGHT_REQUIRE:-0}" = 1 ]; then
-		echo "TAP version 13"; echo "1..1"
-		echo "not ok 1 $* (INFLIGHT_REQUIRE=1)"
-		exit $KSFT_FAIL
-	fi
-	skip_all "$*"
-}
 [ "$(id -u)" = 0 ] || need "needs root (chroot, mount namespace)"
 command -v unshare >/dev/null 2>&1 || need "unshare not found"
 command -v python3 >/dev/null 2>&1 || need "python3 not found (QMP client)"
