@@ -21,6 +21,13 @@
 
 #define VB_MAX_QUEUES 16
 
+/*
+ * --poll-us auto: the cap of the workers' adaptive polling
+ * (core/ring_worker.c). It must exceed a driver's turnaround plus a wake-up
+ * across CPUs (about 40 us in a VM) for polling to turn itself on.
+ */
+#define VB_POLL_AUTO_US 64
+
 struct vb_device;
 struct state_writer;
 
@@ -127,7 +134,7 @@ struct vb_device {
 	bool log_all; /* the transport asked for dirty logging (VHOST_F_LOG_ALL) */
 	uint8_t driver_status; /* as the driver last set it */
 	enum vb_suspend_mode suspend_mode; /* how a suspend stops rings by default */
-	unsigned int poll_us; /* workers busy-poll this long after the last work */
+	unsigned int poll_us; /* the cap of workers' adaptive polling; 0: none */
 	atomic_uchar status; /* device-raised bits: NEEDS_RESET */
 	struct vb_mem mem;
 	struct vb_dirty_log dirty;

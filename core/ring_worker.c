@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 #include <linux/virtio_ring.h>
 
 #include "core/device.h"
@@ -204,21 +206,34 @@ static void start_request(struct vb_ring *r, uint16_t head)
 	r->dev->ops->handle(r, req);
 }
 
+/*
+ * Take every request the driver made available. Kicks stay suppressed while
+ * the worker is awake (vb_vq_quiet()): it looks at the ring before it
+ * sleeps anyway, and arm_before_sleep() asks for them again.
+ */
 static void process_avail(struct vb_ring *r)
 {
 	uint16_t head;
-	int ret = 0;
+	int ret;
 
-	do {
-		while (!atomic_load(&r->broken) && (ret = vb_vq_pop(&r->vq, &head)) == 1) {
-			start_request(r, head);
-			check_mem(r);
-		}
-		if (ret < 0) {
-			vb_ring_fail(r);
-			return;
-		}
-	} while (!atomic_load(&r->broken) && vb_vq_arm(&r->vq));
+	while (!atomic_load(&r->broken) && (ret = vb_vq_pop(&r->vq, &head)) == 1) {
+		vb_vq_quiet(&r->vq);
+		start_request(r, head);
+		check_mem(r);
+	}
+	if (ret < 0)
+		vb_ring_fail(r);
+}
+
+/*
+ * Ask for a kick before sleeping on it. Return: true when the driver added
+ * requests meanwhile, which must be taken instead of sleeping.
+ */
+static bool arm_before_sleep(struct vb_ring *r)
+{
+	if (atomic_load(&r->broken) || !atomic_load(&r->enabled))
+		return false;
+	return vb_vq_arm(&r->vq);
 }
 
 /*
@@ -293,26 +308,49 @@ static uint64_t now_ns(void)
 }
 
 /*
- * --poll-us: a request that follows soon after the last one is found by
- * looking, not by a kick's eventfd read and the sleep and wake-up around
- * it. Spins until @deadline (ns) for new avail entries or completions.
- * Return: true when the driver added requests (process them without
- * sleeping); false to go to io_uring as usual (completions wait there).
+ * Adaptive polling (--poll-us caps it). After a round of work the worker
+ * spins on the avail index and its completion queue for up to poll_ns
+ * before it sleeps: a request that follows soon is found by looking, with
+ * kicks suppressed, instead of through an eventfd write, a wake-up across
+ * CPUs and a read. poll_ns follows what the last waits took, the way QEMU's
+ * AioContext polling does: a wait that ended within the cap doubles it (from
+ * VB_POLL_START_NS), a longer one turns polling off until waits are short
+ * again. So an idle ring sleeps at once, and costs no CPU.
  */
-static bool poll_for_work(struct vb_ring *r, uint64_t deadline)
+#define VB_POLL_START_NS 4000u
+
+enum poll_result { POLL_NOTHING, POLL_AVAIL, POLL_CQE };
+
+static enum poll_result poll_for_work(struct vb_ring *r, uint64_t deadline)
 {
 	if (io_uring_submit(&r->uring) < 0)
-		return false;
+		return POLL_NOTHING;
 	do {
-		if (io_uring_cq_ready(&r->uring))
-			return false;
-		if (atomic_load(&r->stopping) || !atomic_load(&r->enabled))
-			return false;
+		/* COOP_TASKRUN: completions wait as task work until we enter. */
+		if (io_uring_cq_ready(&r->uring) ||
+		    (IO_URING_READ_ONCE(*r->uring.sq.kflags) & IORING_SQ_TASKRUN))
+			return POLL_CQE;
+		if (atomic_load(&r->stopping) || !atomic_load(&r->enabled) ||
+		    atomic_load(&r->broken))
+			return POLL_NOTHING;
 		if (__atomic_load_n(&r->vq.avail->idx, __ATOMIC_ACQUIRE) != r->vq.last_avail_idx)
-			return true;
+			return POLL_AVAIL;
 		cpu_relax();
 	} while (now_ns() < deadline);
-	return false;
+	return POLL_NOTHING;
+}
+
+/* The last wait took @waited_ns, polling included: the next poll's length. */
+static void poll_adjust(struct vb_ring *r, uint64_t waited_ns)
+{
+	if (waited_ns <= r->poll_ns)
+		return; /* polling found it */
+	if (waited_ns > r->poll_max_ns)
+		r->poll_ns = 0;
+	else if (r->poll_ns < r->poll_max_ns)
+		r->poll_ns = r->poll_ns ? r->poll_ns * 2 : VB_POLL_START_NS;
+	if (r->poll_ns > r->poll_max_ns)
+		r->poll_ns = r->poll_max_ns;
 }
 
 /* io_uring_submit_and_wait(); the "uring_submit" fault counts only submissions of guest I/O. */
@@ -323,13 +361,29 @@ static int submit_and_wait(struct vb_ring *r)
 	return io_uring_submit_and_wait(&r->uring, 1);
 }
 
+/* liburing 2.3 declares io_uring_enable_rings() but does not export it. */
+static int enable_uring(struct vb_ring *r)
+{
+	if (syscall(__NR_io_uring_register, r->uring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL,
+		    0) < 0)
+		return -errno;
+	return 0;
+}
+
 void *vb_ring_worker(void *arg)
 {
 	struct vb_ring *r = arg;
-	bool kicked = true; /* the driver may have kicked before we started */
 	bool failed = false;
-	uint64_t poll_ns = (uint64_t)r->dev->poll_us * 1000, last_work = 0;
 
+	r->poll_max_ns = (uint64_t)r->dev->poll_us * 1000;
+	r->poll_ns = 0;
+	/* A predecessor (a dead back-end, a migration's source) may have left kicks off. */
+	r->vq.quiet = true;
+	/* Made disabled, so that this thread becomes its single issuer. */
+	if ((r->uring.flags & IORING_SETUP_R_DISABLED) && enable_uring(r)) {
+		worker_ends(r, "cannot enable its io_uring");
+		return NULL;
+	}
 	if (arm_read(r, r->kick_fd, &r->kick_buf, UD_KICK) ||
 	    arm_read(r, r->wake_fd, &r->wake_buf, UD_WAKE)) {
 		worker_ends(r, "cannot arm the kick");
@@ -348,15 +402,19 @@ void *vb_ring_worker(void *arg)
 		struct io_uring_cqe *cqe;
 		unsigned int head_idx, seen = 0;
 		bool stopping = failed || atomic_load(&r->stopping);
+		uint64_t wait_start = 0;
 		int ret;
 
 		if (stopping && !r->cancelled && atomic_load(&r->stop_mode) == VB_SUSPEND_CAPTURE) {
 			r->cancelled = true;
 			cancel_all(r);
 		}
-		if (kicked && !stopping && atomic_load(&r->enabled))
+		/*
+		 * Every round looks at the ring, kicked or not: while kicks are
+		 * suppressed, a wake-up for a completion may be all there is.
+		 */
+		if (!stopping && atomic_load(&r->enabled))
 			process_avail(r);
-		kicked = false;
 		/* One notification for everything completed in this round. */
 		if (r->vq.used_idx != r->notified_used) {
 			r->notified_used = r->vq.used_idx;
@@ -365,11 +423,20 @@ void *vb_ring_worker(void *arg)
 		if (stopping && !r->io_pending)
 			break;
 
-		if (poll_ns && !stopping && poll_for_work(r, last_work + poll_ns)) {
-			kicked = true;
-			last_work = now_ns();
-			continue;
+		if (r->poll_max_ns && !stopping) {
+			enum poll_result p = POLL_NOTHING;
+
+			wait_start = now_ns();
+			if (r->poll_ns)
+				p = poll_for_work(r, wait_start + r->poll_ns);
+			if (p == POLL_AVAIL) {
+				poll_adjust(r, now_ns() - wait_start);
+				continue;
+			}
 		}
+		/* Completions ready: the wait below returns at once, kicks can stay off. */
+		if (!stopping && !io_uring_cq_ready(&r->uring) && arm_before_sleep(r))
+			continue;
 		ret = submit_and_wait(r);
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
 			/* Nothing more can complete: what is in flight is lost to us. */
@@ -378,6 +445,8 @@ void *vb_ring_worker(void *arg)
 			failed = true;
 			continue;
 		}
+		if (wait_start)
+			poll_adjust(r, now_ns() - wait_start);
 		io_uring_for_each_cqe(&r->uring, head_idx, cqe)
 		{
 			uint64_t ud = cqe->user_data;
@@ -386,7 +455,6 @@ void *vb_ring_worker(void *arg)
 			if (ud == UD_KICK || ud == UD_WAKE) {
 				if (!rearm(r, ud, cqe->res))
 					failed = true;
-				kicked = true;
 				continue;
 			}
 			if (ud & 1)
@@ -403,10 +471,11 @@ void *vb_ring_worker(void *arg)
 				lose_mem(r, "its I/O met memory the front-end shrank (EFAULT)");
 		}
 		io_uring_cq_advance(&r->uring, seen);
-		if (poll_ns && seen)
-			last_work = now_ns();
 		check_mem(r);
 	}
+	/* Whoever runs the ring next relies on kicks: ask for them again. */
+	if (!r->mem_lost)
+		vb_vq_arm(&r->vq);
 	if (r->dev->ops->queue_stop)
 		r->dev->ops->queue_stop(r);
 	if (failed)

@@ -233,6 +233,26 @@ bool vb_vq_should_notify(struct vb_vq *vq)
 				old);
 }
 
+/* used->flags, with the dirty log told: the driver reads it from guest memory. */
+static void set_used_flags(struct vb_vq *vq, uint16_t flags)
+{
+	__atomic_store_n(&vq->used->flags, flags, __ATOMIC_RELAXED);
+	if (vq->log && vq->used_gpa != UINT64_MAX)
+		vb_dirty_log_write(vq->log, vq->used_gpa + offsetof(struct vring_used, flags), 2);
+}
+
+void vb_vq_quiet(struct vb_vq *vq)
+{
+	/*
+	 * With EVENT_IDX there is nothing to write: the avail_event the driver
+	 * sees is behind what we took, so it does not kick again.
+	 */
+	if (vq->quiet || vq->event_idx)
+		return;
+	vq->quiet = true;
+	set_used_flags(vq, VRING_USED_F_NO_NOTIFY);
+}
+
 bool vb_vq_arm(struct vb_vq *vq)
 {
 	if (vq->event_idx) {
@@ -244,7 +264,10 @@ bool vb_vq_arm(struct vb_vq *vq)
 					   vq->used_gpa + offsetof(struct vring_used, ring) +
 						   vq->num * sizeof(struct vring_used_elem),
 					   2);
+	} else if (vq->quiet) {
+		set_used_flags(vq, 0);
 	}
+	vq->quiet = false;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) != vq->last_avail_idx;
 }

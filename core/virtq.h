@@ -35,6 +35,7 @@ struct vb_vq {
 	uint16_t used_idx;
 	uint16_t signalled_used;
 	bool signalled_used_valid;
+	bool quiet; /* kicks are suppressed (vb_vq_quiet()) and not re-armed yet */
 	const struct vb_mem *mem;
 	const struct vb_dirty_log *log; /* NULL unless VHOST_F_LOG_ALL */
 	struct vb_inflight_queue *inflight; /* NULL without INFLIGHT_SHMFD */
@@ -133,10 +134,22 @@ void vb_vq_push(struct vb_vq *vq, uint16_t head, uint32_t len);
 bool vb_vq_should_notify(struct vb_vq *vq);
 
 /**
- * vb_vq_arm() - ask for a kick at the next avail entry (EVENT_IDX)
+ * vb_vq_quiet() - ask the driver not to kick: the device is looking anyway
  * @vq:		the virtqueue
  *
- * Call before sleeping on the kick fd.
+ * Without EVENT_IDX, sets VRING_USED_F_NO_NOTIFY; with it, leaves
+ * avail_event behind, which asks for no kick. Only a hint to the driver:
+ * a kick may still come. vb_vq_arm() undoes it.
+ */
+void vb_vq_quiet(struct vb_vq *vq);
+
+/**
+ * vb_vq_arm() - ask for a kick at the next avail entry
+ * @vq:		the virtqueue
+ *
+ * With EVENT_IDX, publishes avail_event; without, clears the
+ * VRING_USED_F_NO_NOTIFY that vb_vq_quiet() set. Call before sleeping on
+ * the kick fd.
  * Return: true when entries arrived meanwhile and must be processed now.
  */
 bool vb_vq_arm(struct vb_vq *vq);

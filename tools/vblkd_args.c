@@ -94,10 +94,12 @@ static const char usage[] =
 	"                             socket's GET_VRING_BASE; vblkctl suspend --mode\n"
 	"                             and vhost-user's GET_VRING_BASE_INFLIGHT\n"
 	"                             (protocol feature 20) choose per suspend\n"
-	"  --poll-us N                after the last request, a ring's worker busy-polls\n"
-	"                             the ring and its I/O for up to N microseconds\n"
-	"                             before it sleeps on the kick (0-1000000, default\n"
-	"                             0: no polling); costs a CPU while polling\n"
+	"  --poll-us auto|N           adaptive polling: after a round of work a ring's\n"
+	"                             worker busy-polls the ring and its I/O before it\n"
+	"                             sleeps on the kick, for as long as recent waits\n"
+	"                             took, at most N microseconds (0-1000000; 0: never\n"
+	"                             poll; default auto, a cap of 64). An idle ring\n"
+	"                             stops polling after its first long wait\n"
 	"  --message-timeout SEC      drop a peer, on either socket, that sent part\n"
 	"                             of a message and nothing more, or left its\n"
 	"                             replies unread, for SEC seconds (1-3600,\n"
@@ -201,6 +203,7 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 	a->vhost_user_fd = -1;
 	a->control_socket_fd = -1;
 	a->message_timeout_s = 5;
+	a->poll_us = VB_POLL_AUTO_US;
 	a->control_idle_timeout_s = 60;
 	a->sock = vb_sock_policy;
 
@@ -314,8 +317,14 @@ int vblkd_args_parse(struct vblkd_args *a, int argc, char **argv)
 			}
 			break;
 		case 'P':
-			if (parse_uint("--poll-us", optarg, 0, 1000000, false, &v))
+			if (!strcmp(optarg, "auto")) {
+				a->poll_us = VB_POLL_AUTO_US;
+				break;
+			}
+			if (parse_uint("poll-us", optarg, 0, 1000000, false, &v)) {
+				fprintf(stderr, "vblkd: --poll-us takes auto or a number of us\n");
 				return -EINVAL;
+			}
 			a->poll_us = (unsigned int)v;
 			break;
 		case 'l':

@@ -101,6 +101,9 @@ TEST_F (solo, a_failed_mmap_refuses_the_memory_table) {
 	ASSERT_EQ(0, setenv("VBLKD_FAULTS", "mmap=1", 1));
 	ASSERT_EQ(0, vd_start(&self->vd, HOST_IMAGE_SIZE, NULL));
 	unsetenv("VBLKD_FAULTS");
+	/* Counted once it serves: a slow start (ASan) holds still before it opens its fds. */
+	for (int i = 0; i < 1000 && !vd_log_contains(&self->vd, "listening on"); i++)
+		usleep(10 * 1000);
 	fds = count_fds(self->vd.pid, -1);
 	ret = fe_blk_open(&self->blk, self->vd.sock, NULL);
 	EXPECT_EQ(-EREMOTEIO, ret);
