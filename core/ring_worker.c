@@ -179,10 +179,14 @@ static void keep_unfinished(struct vb_ring *r, struct vb_req *req);
 void vb_ring_io_done(struct vb_ring *r, struct vb_req *req, int res)
 {
 	r->io_pending--;
-	if (r->cancelled && res == -ECANCELED)
+	if (r->cancelled && res == -ECANCELED) {
 		keep_unfinished(r, req);
-	else
-		r->dev->ops->io_done(r, req, res);
+		return;
+	}
+	r->dev->ops->io_done(r, req, res);
+	/* The kernel met a truncated buffer: no SIGBUS, an -EFAULT. */
+	if (res == -EFAULT)
+		lose_mem(r, "its I/O met memory the front-end shrank (EFAULT)");
 }
 
 /* Start the request at head, which the ring (or the in-flight region) handed us. */
@@ -466,9 +470,6 @@ void *vb_ring_worker(void *arg)
 				continue;
 			}
 			vb_ring_io_done(r, io_uring_cqe_get_data(cqe), cqe->res);
-			/* The kernel met a truncated buffer: no SIGBUS, an -EFAULT. */
-			if (cqe->res == -EFAULT)
-				lose_mem(r, "its I/O met memory the front-end shrank (EFAULT)");
 		}
 		io_uring_cq_advance(&r->uring, seen);
 		check_mem(r);
