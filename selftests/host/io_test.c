@@ -2,7 +2,9 @@
 /*
  * Block I/O through a real vblkd: read/write on two queues, flush, discard,
  * write-zeroes, GET_ID, read-only and out-of-range requests. The io tests
- * run twice: workers sleeping on the kick, and busy-polling (--poll-us).
+ * run with workers sleeping on the kick (--poll-us 0), polling up to a long
+ * cap, and adaptive polling at its default, with and without EVENT_IDX
+ * (kicks suppressed through avail_event, or VRING_USED_F_NO_NOTIFY).
  */
 #include "kselftest_harness.h"
 
@@ -17,6 +19,7 @@ FIXTURE(io) {
 
 FIXTURE_VARIANT(io) {
 	const char *poll_us;
+	bool no_event_idx;
 };
 
 FIXTURE_VARIANT_ADD(io, kick) {
@@ -27,13 +30,26 @@ FIXTURE_VARIANT_ADD(io, polling) {
 	.poll_us = "200",
 };
 
+FIXTURE_VARIANT_ADD(io, adaptive) {
+	.poll_us = "auto",
+};
+
+FIXTURE_VARIANT_ADD(io, adaptive_no_event_idx) {
+	.poll_us = "auto",
+	.no_event_idx = true,
+};
+
 FIXTURE_SETUP(io)
 {
 	const char *const extra[] = {
 		"--num-queues", "2", "--queue-size", "128", "--serial", IO_SERIAL,
 		"--poll-us", variant->poll_us, NULL,
 	};
-	struct fe_blk_opts opts = { .num_queues = 2, .queue_size = 128 };
+	struct fe_blk_opts opts = {
+		.num_queues = 2,
+		.queue_size = 128,
+		.drop_features = variant->no_event_idx ? 1ull << VIRTIO_RING_F_EVENT_IDX : 0,
+	};
 
 	HOST_UP(&self->vd, &self->blk, extra, &opts);
 }
