@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/backend_module.h"
 #include "core/log.h"
 
 #ifdef __SANITIZE_THREAD__
@@ -46,19 +47,49 @@ int vb_backend_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-int vb_backend_open(struct vb_backend **out, const char *spec, const struct vb_backend_opts *o)
+/*
+ * The back-ends by how a disk name starts, QEMU's block-module table in
+ * small: a name that matches none is a file. Those that bring heavy
+ * libraries are modules (.module), loaded only when a disk names them.
+ */
+struct be_kind {
+	const char *prefix;
+	int (*open)(struct vb_backend **out, const char *spec, const struct vb_backend_opts *o);
+	const char *module;
+};
+
+static const struct be_kind be_kinds[] = {
+	{ .prefix = "null:", .open = vb_null_open }, /* null:SIZE */
+	{ .prefix = "nbd:", .module = "nbd" }, /* nbd://HOST[:PORT]/EXPORT */
+	{ .prefix = "nbd+", .module = "nbd" }, /* nbd+unix:///EXPORT?socket=PATH */
+	{ .prefix = "nbds:", .module = "nbd" }, /* the same over TLS */
+	{ .prefix = "nbds+", .module = "nbd" },
+	{ .prefix = "rbd:", .module = "rbd" }, /* rbd:POOL/IMAGE[@SNAP][:conf=PATH][:id=USER] */
+};
+
+static int open_kind(const struct be_kind *k, struct vb_backend **out, const char *spec,
+		     const struct vb_backend_opts *o)
 {
+	const struct vb_backend_module *m;
 	int ret;
 
-	if (!strncmp(spec, "null:", 5))
-		ret = vb_null_open(out, spec, o);
-	else if (!strncmp(spec, "nbd:", 4) || !strncmp(spec, "nbd+", 4) ||
-		 !strncmp(spec, "nbds:", 5) || !strncmp(spec, "nbds+", 5))
-		ret = vb_nbd_open(out, spec, o);
-	else if (!strncmp(spec, "rbd:", 4))
-		ret = vb_rbd_open(out, spec, o);
-	else
-		ret = vb_file_open(out, spec, o);
+	if (k->open)
+		return k->open(out, spec, o);
+	ret = vb_backend_module_load(k->module, &m);
+	if (ret)
+		return ret;
+	return m->open(out, spec, o);
+}
+
+int vb_backend_open(struct vb_backend **out, const char *spec, const struct vb_backend_opts *o)
+{
+	const struct be_kind *k = NULL;
+	int ret;
+
+	for (size_t i = 0; i < sizeof(be_kinds) / sizeof(be_kinds[0]) && !k; i++)
+		if (!strncmp(spec, be_kinds[i].prefix, strlen(be_kinds[i].prefix)))
+			k = &be_kinds[i];
+	ret = k ? open_kind(k, out, spec, o) : vb_file_open(out, spec, o);
 	if (ret)
 		return ret;
 	(*out)->spec = spec;

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Storage back-ends behind one asynchronous interface (DESIGN.md "Three
- * seams"): a file or block device on the ring's io_uring, null, NBD
- * (libnbd) and Ceph RBD (librbd). A back-end is opened once per device; its
- * I/O is started from a ring's worker and its completions come back on that
- * worker's loop, either as io_uring completions or through an event the
- * worker polls (struct vb_ring_event), never on a thread per request.
+ * seams"): a file or block device on the ring's io_uring, null, and, as
+ * modules loaded when a disk names them, NBD (libnbd) and Ceph RBD
+ * (librbd). A back-end is opened once per device; its I/O is started from
+ * a ring's worker and its completions come back on that worker's loop,
+ * either as io_uring completions or through an event the worker polls
+ * (struct vb_ring_event), never on a thread per request.
  */
 #ifndef VB_BACKEND_H
 #define VB_BACKEND_H
@@ -132,11 +133,12 @@ int vb_backend_resize(struct vb_backend *b, uint64_t bytes);
  */
 int vb_backend_parse_size(const char *s, uint64_t *out);
 
-/* The back-ends, by file; each logs its own failure. */
+/*
+ * The built-in back-ends, by file; each logs its own failure. NBD and RBD
+ * are modules (backends/backend_module.h).
+ */
 int vb_file_open(struct vb_backend **out, const char *path, const struct vb_backend_opts *o);
 int vb_null_open(struct vb_backend **out, const char *spec, const struct vb_backend_opts *o);
-int vb_nbd_open(struct vb_backend **out, const char *uri, const struct vb_backend_opts *o);
-int vb_rbd_open(struct vb_backend **out, const char *spec, const struct vb_backend_opts *o);
 
 /**
  * vb_backend_arm_poll() - poll an fd once on the ring's io_uring

@@ -21,6 +21,7 @@
 #include <libnbd.h>
 
 #include "backends/backend.h"
+#include "backends/backend_module.h"
 #include "core/log.h"
 
 struct nbd_queue;
@@ -417,7 +418,8 @@ static void caps_of(struct nbd_backend *nb, struct nbd_handle *h)
 	nb->can_fua = nbd_can_fua(h) == 1;
 }
 
-int vb_nbd_open(struct vb_backend **out, const char *uri, const struct vb_backend_opts *o)
+static int nbd_backend_open(struct vb_backend **out, const char *uri,
+			    const struct vb_backend_opts *o)
 {
 	unsigned int nq = o->num_queues ? o->num_queues : 1;
 	struct nbd_backend *nb = calloc(1, sizeof(*nb) + nq * sizeof(nb->q[0]));
@@ -455,3 +457,10 @@ int vb_nbd_open(struct vb_backend **out, const char *uri, const struct vb_backen
 	*out = &nb->b;
 	return 0;
 }
+
+/* vblkd-backend-nbd.so: loaded when a disk names NBD (backends/backend_module.h). */
+VB_BACKEND_MODULE_EXPORT const struct vb_backend_module vb_backend_module = {
+	.abi = VB_BACKEND_MODULE_ABI,
+	.name = "nbd",
+	.open = nbd_backend_open,
+};

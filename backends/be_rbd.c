@@ -24,6 +24,7 @@
 #include <rbd/librbd.h>
 
 #include "backends/backend.h"
+#include "backends/backend_module.h"
 #include "core/log.h"
 
 struct rbd_queue {
@@ -322,7 +323,8 @@ static int open_image(struct rbd_backend *rb, const struct rbd_spec *s, const ch
 	return 0;
 }
 
-int vb_rbd_open(struct vb_backend **out, const char *spec, const struct vb_backend_opts *o)
+static int rbd_backend_open(struct vb_backend **out, const char *spec,
+			    const struct vb_backend_opts *o)
 {
 	unsigned int nq = o->num_queues ? o->num_queues : 1;
 	struct rbd_backend *rb;
@@ -369,3 +371,10 @@ err:
 	rbd_close_all(&rb->b);
 	return ret;
 }
+
+/* vblkd-backend-rbd.so: loaded when a disk names RBD (backends/backend_module.h). */
+VB_BACKEND_MODULE_EXPORT const struct vb_backend_module vb_backend_module = {
+	.abi = VB_BACKEND_MODULE_ABI,
+	.name = "rbd",
+	.open = rbd_backend_open,
+};

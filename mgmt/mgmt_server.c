@@ -47,7 +47,11 @@ struct mgmt_server {
 	int listen_fd;
 	int stop_fd;
 	pthread_t thread;
-	struct mgmt_client clients[MGMT_MAX_CLIENTS];
+	/*
+	 * Allocated when first used, then kept: a socket no client reached
+	 * holds none of the 4 KiB line buffers.
+	 */
+	struct mgmt_client *clients[MGMT_MAX_CLIENTS];
 };
 
 static void client_close(struct mgmt_client *c)
@@ -158,9 +162,32 @@ static bool client_write(struct mgmt_server *m, struct mgmt_client *c)
 	return true;
 }
 
+/* A free client slot in *@out: 0, -EBUSY when MGMT_MAX_CLIENTS are connected, or -ENOMEM. */
+static int client_slot(struct mgmt_server *m, struct mgmt_client **out)
+{
+	for (unsigned int i = 0; i < MGMT_MAX_CLIENTS; i++) {
+		struct mgmt_client *c = m->clients[i];
+
+		if (c && c->fd >= 0)
+			continue;
+		if (!c) {
+			c = calloc(1, sizeof(*c));
+			if (!c)
+				return -ENOMEM;
+			c->fd = -1;
+			m->clients[i] = c;
+		}
+		*out = c;
+		return 0;
+	}
+	return -EBUSY;
+}
+
 static void server_accept(struct mgmt_server *m)
 {
 	int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct mgmt_client *c;
+	int ret;
 
 	if (fd < 0)
 		return;
@@ -169,17 +196,18 @@ static void server_accept(struct mgmt_server *m)
 		close(fd);
 		return;
 	}
-	for (unsigned int i = 0; i < MGMT_MAX_CLIENTS; i++) {
-		struct mgmt_client *c = &m->clients[i];
-
-		if (c->fd < 0) {
-			c->fd = fd;
-			c->last_ns = vb_now_ns();
-			return;
-		}
+	ret = client_slot(m, &c);
+	if (ret) {
+		if (ret == -EBUSY)
+			vb_warn("management socket: more than %d clients; closing the newest",
+				MGMT_MAX_CLIENTS);
+		else
+			vb_warn("management socket: closing a new client: %s", strerror(-ret));
+		close(fd);
+		return;
 	}
-	vb_warn("management socket: more than %d clients; closing the newest", MGMT_MAX_CLIENTS);
-	close(fd);
+	c->fd = fd;
+	c->last_ns = vb_now_ns();
 }
 
 static void *server_thread(void *arg)
@@ -193,11 +221,11 @@ static void *server_thread(void *arg)
 		pfd[0] = (struct pollfd){ .fd = m->stop_fd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = m->listen_fd, .events = POLLIN };
 		for (unsigned int i = 0; i < MGMT_MAX_CLIENTS; i++) {
-			struct mgmt_client *c = &m->clients[i];
+			struct mgmt_client *c = m->clients[i];
 
 			/* A pending reply holds back the next request. */
-			pfd[i + 2] =
-				(struct pollfd){ .fd = c->fd, .events = c->out ? POLLOUT : POLLIN };
+			pfd[i + 2] = (struct pollfd){ .fd = c ? c->fd : -1,
+						      .events = c && c->out ? POLLOUT : POLLIN };
 		}
 		if (poll(pfd, MGMT_MAX_CLIENTS + 2, 1000) < 0 && errno != EINTR) {
 			vb_err("management socket: poll: %s", strerror(errno));
@@ -207,10 +235,10 @@ static void *server_thread(void *arg)
 			return NULL;
 		now = vb_now_ns();
 		for (unsigned int i = 0; i < MGMT_MAX_CLIENTS; i++) {
-			struct mgmt_client *c = &m->clients[i];
+			struct mgmt_client *c = m->clients[i];
 			bool ok = true;
 
-			if (c->fd < 0 || pfd[i + 2].fd != c->fd)
+			if (!c || c->fd < 0 || pfd[i + 2].fd != c->fd)
 				continue;
 			if (pfd[i + 2].revents & POLLOUT)
 				ok = client_write(m, c);
@@ -286,8 +314,6 @@ int mgmt_server_start(struct blk_dev *blk, const char *path, const struct mgmt_o
 	m->st.ops = *ops;
 	m->path = path;
 	m->listen_fd = m->stop_fd = -1;
-	for (unsigned int i = 0; i < MGMT_MAX_CLIENTS; i++)
-		m->clients[i].fd = -1;
 	ret = mgmt_listen(m);
 	if (ret) {
 		vb_err("management socket %s: %s", path, strerror(-ret));
@@ -321,8 +347,11 @@ void mgmt_server_stop(struct mgmt_server *m)
 	if (write(m->stop_fd, &one, sizeof(one)) != sizeof(one))
 		vb_warn("management socket: cannot stop its thread: %s", strerror(errno));
 	pthread_join(m->thread, NULL);
-	for (unsigned int i = 0; i < MGMT_MAX_CLIENTS; i++)
-		client_close(&m->clients[i]);
+	for (unsigned int i = 0; i < MGMT_MAX_CLIENTS; i++) {
+		if (m->clients[i])
+			client_close(m->clients[i]);
+		free(m->clients[i]);
+	}
 	close(m->stop_fd);
 	close(m->listen_fd);
 	unlink(m->path);

@@ -39,7 +39,12 @@ struct vu_server {
 	struct vu_listener fe_listen;
 	struct vu_listener ctl_listen;
 	struct vu_conn fe;
-	struct vu_conn ctl[VU_CTL_MAX_CLIENTS];
+	/*
+	 * Allocated when first used, then kept: a daemon no control client
+	 * reached holds none (each is a message buffer, ~5 KiB), and a slot
+	 * the poll loop points at stays valid when its client leaves.
+	 */
+	struct vu_conn *ctl[VU_CTL_MAX_CLIENTS];
 	int message_timeout_ms; /* for a message that started and never finished */
 	int idle_timeout_ms; /* for a control client that sends nothing; 0: none */
 	uint64_t features; /* acked by the front-end, transport bits included */

@@ -226,8 +226,6 @@ int vu_server_new(struct vb_device *dev, const char *path, const char *ctl_path,
 	s->backend_fd = -1;
 	s->fe_listen.fd = s->ctl_listen.fd = -1;
 	s->fe.fd = s->fe.reply_fd = -1;
-	for (unsigned int i = 0; i < VU_CTL_MAX_CLIENTS; i++)
-		s->ctl[i].fd = s->ctl[i].reply_fd = -1;
 	state_session_init(&s->xfer);
 	/* The front-end socket: one at a time, the next waits in the backlog. */
 	ret = path ? vu_listener_open(&s->fe_listen, path, "front-end", 1) : 0;
@@ -248,13 +246,23 @@ void vu_server_set_timeouts(struct vu_server *s, unsigned int message_ms, unsign
 	s->idle_timeout_ms = (int)idle_ms;
 }
 
-/* A free control slot, or NULL when VU_CTL_MAX_CLIENTS are connected. */
-static struct vu_conn *ctl_slot(struct vu_server *s, unsigned int *n)
+/* A free control slot in *@c: 0, -EBUSY when VU_CTL_MAX_CLIENTS are connected, or -ENOMEM. */
+static int ctl_slot(struct vu_server *s, unsigned int *n, struct vu_conn **c)
 {
-	for (*n = 0; *n < VU_CTL_MAX_CLIENTS; (*n)++)
-		if (s->ctl[*n].fd < 0)
-			return &s->ctl[*n];
-	return NULL;
+	for (*n = 0; *n < VU_CTL_MAX_CLIENTS; (*n)++) {
+		*c = s->ctl[*n];
+		if (*c && (*c)->fd < 0)
+			return 0;
+		if (*c)
+			continue;
+		*c = calloc(1, sizeof(**c));
+		if (!*c)
+			return -ENOMEM;
+		(*c)->fd = (*c)->reply_fd = -1;
+		s->ctl[*n] = *c;
+		return 0;
+	}
+	return -EBUSY;
 }
 
 static void conn_accept(struct vu_server *s, struct vu_listener *l)
@@ -265,6 +273,7 @@ static void conn_accept(struct vu_server *s, struct vu_listener *l)
 	char what[sizeof(s->fe.what)];
 	struct vu_conn *c = &s->fe;
 	unsigned int n;
+	int ret;
 
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != ECONNABORTED)
@@ -277,10 +286,14 @@ static void conn_accept(struct vu_server *s, struct vu_listener *l)
 	}
 	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
 	if (l == &s->ctl_listen) {
-		c = ctl_slot(s, &n);
-		if (!c) {
+		ret = ctl_slot(s, &n, &c);
+		if (ret == -EBUSY)
 			vb_err("refusing a control client (pid %d uid %u): %d are connected",
 			       cred.pid, cred.uid, VU_CTL_MAX_CLIENTS);
+		else if (ret)
+			vb_err("refusing a control client (pid %d uid %u): %s", cred.pid, cred.uid,
+			       strerror(-ret));
+		if (ret) {
 			close(fd);
 			return;
 		}
@@ -395,8 +408,8 @@ static int poll_timeout(const struct vu_server *s, int64_t now)
 	if (s->fe.fd < 0)
 		first = INT64_MAX;
 	for (unsigned int i = 0; i < VU_CTL_MAX_CLIENTS; i++)
-		if (s->ctl[i].fd >= 0 && conn_deadline(s, &s->ctl[i]) < first)
-			first = conn_deadline(s, &s->ctl[i]);
+		if (s->ctl[i] && s->ctl[i]->fd >= 0 && conn_deadline(s, s->ctl[i]) < first)
+			first = conn_deadline(s, s->ctl[i]);
 	if (first == INT64_MAX)
 		return -1;
 	return first <= now ? 0 : (int)(first - now);
@@ -431,7 +444,8 @@ static void pollset_fill(struct vu_server *s, struct vu_pollset *p, int stop_fd)
 		pollset_add(p, s->fe_listen.fd, NULL);
 	pollset_add(p, s->ctl_listen.fd, NULL);
 	for (unsigned int i = 0; i < VU_CTL_MAX_CLIENTS; i++)
-		pollset_add(p, s->ctl[i].fd, &s->ctl[i]);
+		if (s->ctl[i])
+			pollset_add(p, s->ctl[i]->fd, s->ctl[i]);
 }
 
 int vu_server_run(struct vu_server *s, int stop_fd)
@@ -468,7 +482,8 @@ int vu_server_run(struct vu_server *s, int stop_fd)
 		now = vu_now_ms();
 		conn_expire(s, &s->fe, now);
 		for (unsigned int i = 0; i < VU_CTL_MAX_CLIENTS; i++)
-			conn_expire(s, &s->ctl[i], now);
+			if (s->ctl[i])
+				conn_expire(s, s->ctl[i], now);
 	}
 }
 
@@ -477,8 +492,11 @@ void vu_server_free(struct vu_server *s)
 	if (!s)
 		return;
 	state_session_abort(&s->xfer, 0);
-	for (unsigned int i = 0; i < VU_CTL_MAX_CLIENTS; i++)
-		conn_drop(s, &s->ctl[i]);
+	for (unsigned int i = 0; i < VU_CTL_MAX_CLIENTS; i++) {
+		if (s->ctl[i])
+			conn_drop(s, s->ctl[i]);
+		free(s->ctl[i]);
+	}
 	vu_listener_close(&s->ctl_listen);
 	conn_drop(s, &s->fe);
 	vu_listener_close(&s->fe_listen);

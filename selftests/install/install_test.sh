@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # meson install into a DESTDIR, then use what it installed: the binaries
-# run, the man pages and systemd units are there (and systemd-analyze
-# verify accepts the units), libvblk-frontend.so exports fe_* only, and a
+# run and load the back-end modules, the man pages and systemd units are
+# there (and systemd-analyze verify accepts the units),
+# libvblk-frontend.so exports fe_* only, and a
 # program built against the installed vblk-frontend.pc, shared and static,
 # writes and reads a block through the installed vblkd. Prints TAP.
 # Environment (selftests/meson.build): VBLKD_BUILD (the build dir),
@@ -34,7 +35,7 @@ check() {
 }
 
 echo "TAP version 13"
-echo "1..9"
+echo "1..10"
 
 # The paths meson was configured with, so the test follows any prefix.
 introspect=$tmp/dirs.json
@@ -51,6 +52,9 @@ includedir=$(abs "$(opt includedir)")
 sysconfdir=$(abs "$(opt sysconfdir)")
 unitdir=$(opt systemdsystemunitdir)
 [ -n "$unitdir" ] || unitdir=$prefix/lib/systemd/system
+moduledir=$(opt module_dir)
+[ -n "$moduledir" ] || moduledir=$libdir/vblkd
+moduledir=$(abs "$moduledir")
 
 check "meson install --destdir puts everything under DESTDIR" \
 	meson install -C "$build" --no-rebuild --quiet --destdir "$dest"
@@ -60,18 +64,31 @@ for f in "$bindir/vblkd" "$bindir/vblkctl" "$mandir/man8/vblkd.8" "$mandir/man1/
 	"$unitdir/vblkd@.service" "$unitdir/vblkd@.socket" "$unitdir/vblkd-control@.socket" \
 	"$sysconfdir/vblkd/example.conf" "$includedir/vblk-frontend/frontend/fe_blk.h" \
 	"$includedir/vblk-frontend/proto/vu_msg.h" "$libdir/libvblk-frontend.so" \
-	"$libdir/libvblk-frontend.a" "$libdir/pkgconfig/vblk-frontend.pc"; do
+	"$libdir/libvblk-frontend.a" "$libdir/pkgconfig/vblk-frontend.pc" \
+	"$moduledir/vblkd-backend-nbd.so" "$moduledir/vblkd-backend-rbd.so"; do
 	[ -e "$dest$f" ] || missing+=("$f")
 done
 if [ ${#missing[@]} -eq 0 ]; then
-	ok "binaries, man pages, units, example.conf, headers, libraries and .pc are installed"
+	ok "binaries, back-end modules, man pages, units, example.conf, headers, libraries and .pc are installed"
 else
 	printf '# missing: %s\n' "${missing[@]}"
-	not_ok "binaries, man pages, units, example.conf, headers, libraries and .pc are installed"
+	not_ok "binaries, back-end modules, man pages, units, example.conf, headers, libraries and .pc are installed"
 fi
 
 check "the installed vblkd and vblkctl run" bash -c \
 	"'$dest$bindir/vblkd' --version | grep -qx 'vblkd [0-9.]*' && '$dest$bindir/vblkctl' --help >/dev/null"
+
+# Installed under DESTDIR, the modules are not where vblkd looks: it is told.
+# An NBD socket nobody listens on: the module loads, then libnbd fails.
+installed_module_loads() {
+	local rc
+	VBLKD_MODULE_DIR=$dest$moduledir "$dest$bindir/vblkd" --vhost-user "$tmp/nbd.sock" \
+		--image "nbd+unix:///?socket=$tmp/none.sock" > "$tmp/nbd.log" 2>&1
+	rc=$?
+	cat "$tmp/nbd.log"
+	[ $rc -eq 2 ] && grep -q "cannot connect" "$tmp/nbd.log"
+}
+check "the installed vblkd loads the installed NBD module" installed_module_loads
 
 # Anything else exported would become ABI by accident.
 syms=$(nm -D --defined-only "$dest$libdir/libvblk-frontend.so" 2>&1)
