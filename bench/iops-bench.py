@@ -5,6 +5,7 @@
     iops-bench.py --build BUILD --output DIR [--reps N] [--runtime-ms N]
                   [--blkio PROG] [--quick] [--vduse VDUSE.json] [--no-netdisk]
                   [--only SECTION,...] [--client-cpu N] [--backend-cpu N]
+                  [--manydisks-n N,...] [--idle-s S]
 
 First the machine must be quiet: a 1-minute load average over 0.3 per CPU,
 a process other than ours using more than 10 % of a CPU over a 1 s sample,
@@ -53,11 +54,15 @@ Sections (--only picks some; all by default):
   64k        64 KiB random reads and writes at QD8, both clients
   netdisk    nbd and rbd: the QD 1 and 32 rows, both clients
   memory     RSS, RssAnon of each kind of back-end, idle and loaded
+  manydisks  N (1, 16, 64) vblkd with one file disk each, against one qsd
+             with N exports and N qsd: total PSS and RssAnon, idle CPU over
+             --idle-s, then 4 KiB random reads at QD32 on up to 8 disks at
+             once, one frontend/ client each
 --quick: the 4 KiB one-queue rows at QD 1 and 32 only (no QD128, no mix, no
-two-queue and no 64 KiB rows).
+two-queue and no 64 KiB rows) and many disks with N = 1 and 16.
 
-Writes bench.json (every run, the placement, the quiet check, the memory
-figures), bench.md (tables with medians, min-max and ratios) and
+Writes bench.json (every run, the placement, the quiet check, the memory and
+many-disk figures), bench.md (tables with medians, min-max and ratios) and
 bench.png in DIR. Timings never fail the run; a client that fails or reports
 errors on a vblkd row does (exit 1, after the report); one on a
 qemu-storage-daemon row is listed under Failures in bench.md.
@@ -69,6 +74,7 @@ import os
 import platform
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -84,7 +90,7 @@ RBD_SIZE = 256 << 20
 QUEUES = 2          # every back-end offers two; a client uses 1 or 2
 QUEUE_SIZE = 1024   # the largest ring each back-end accepts
 
-SECTIONS = ("main", "samecpu", "direct", "64k", "netdisk", "memory")
+SECTIONS = ("main", "samecpu", "direct", "64k", "netdisk", "memory", "manydisks")
 RW = ("randread", "randwrite")
 # Workloads are (rw, bs, qd, queues). SHORT: the QD 1 and 32 rows of 4 KiB
 # random reads and writes on one queue, the ones every section runs.
@@ -108,6 +114,10 @@ PROC_PCT = 10        # % of one CPU a single other process may use
 OTHERS_PCT = 25      # % of one CPU all other processes together may use
 STEAL_PCT = 10       # % of one CPU the hypervisor may give to others
 LOAD_WAIT_S = 90     # a high load average with nothing busy: waited out
+
+# Many disks: image size of each disk, and at most this many driven at once.
+MD_IMAGE = 32 << 20
+MD_DRIVEN = 8
 
 
 def log(msg):
@@ -481,11 +491,166 @@ def memory(args, tmp, image):
     return out
 
 
+def proc_cpu_ticks(pids):
+    """utime + stime of each of @pids (every thread), in clock ticks."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                s = f.read()
+        except OSError:
+            continue
+        fields = s[s.rindex(")") + 2:].split()
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
 def write_image(path, size):
     with open(path, "wb") as f:
         chunk = b"\xa5" * (1 << 20)
         for _ in range(size >> 20):
             f.write(chunk)
+
+
+def md_backends(args, tmp, kind, n):
+    """The back-ends of one many-disk configuration: N processes or one."""
+    vblkd = os.path.join(args.build, "vblkd")
+    qsd = shutil.which("qemu-storage-daemon")
+    d = os.path.join(tmp, "md-" + kind)
+    img = lambda i: os.path.join(d, f"d{i}.img")
+    sock = lambda i: os.path.join(d, f"n{n}-{i}.sock")
+    bd = lambda i: f"driver=file,node-name=d{i},filename={img(i)},aio=io_uring"
+    cpu = args.backend_cpu
+    if kind == "vblkd":
+        return [Backend(f"md{n}-vblkd-{i}", [vblkd, "--vhost-user", sock(i), "--image", img(i),
+                                             "--num-queues", "1", "--log-level", "warn"],
+                        sock(i), cpu=cpu) for i in range(n)]
+    if kind == "qsd-procs":
+        return [Backend(f"md{n}-qsd-{i}", [qsd, "--blockdev", bd(i)] + qsd_export(i, sock(i), 1),
+                        sock(i), cpu=cpu) for i in range(n)]
+    argv = [qsd]
+    for i in range(n):
+        argv += ["--blockdev", bd(i)] + qsd_export(i, sock(i), 1)
+    return [Backend(f"md{n}-qsd1", argv, [sock(i) for i in range(n)], cpu=cpu)]
+
+
+MD_KINDS = ("vblkd", "qsd-one", "qsd-procs")
+
+
+def md_start(tmp, bes):
+    for be in bes:
+        be.spawn(tmp)
+    for be in bes:
+        be.wait_ready()
+
+
+def md_iops(args, bes, rep, kind, n):
+    """QD32 4 KiB random reads on min(N, 8) disks at once, one client each."""
+    socks = [(s, be.pid) for be in bes for s in be.socks][:MD_DRIVEN]
+    fe = os.path.join(args.build, "bench", "iops_fe")
+    cls = [subprocess.Popen(pinned(args.client_cpu, [
+        fe, "--socket", s, "--rw", "randread", "--qd", "32", "--runtime-ms",
+        str(args.runtime_ms), "--warmup-ms", str(args.warmup_ms), "--pid", str(pid)]),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for s, pid in socks]
+    res, errs = [], []
+    for (s, pid), cl in zip(socks, cls):
+        try:
+            so, se = cl.communicate(timeout=15 + 3 * (args.runtime_ms + args.warmup_ms) / 1000)
+        except subprocess.TimeoutExpired:
+            cl.kill()
+            so, se = cl.communicate()
+        if cl.returncode or not so.strip():
+            errs.append(f"many disks: fe on {kind} N={n} {os.path.basename(s)}: "
+                        f"exit {cl.returncode}: {se.strip()}")
+            continue
+        try:
+            r = json.loads(so.strip().splitlines()[-1])
+        except ValueError:
+            errs.append(f"many disks: fe on {kind} N={n}: not JSON: {so.strip()}")
+            continue
+        if r["errors"]:
+            errs.append(f"many disks: fe on {kind} N={n}: {r['errors']} errors")
+        res.append((pid, r))
+    # Each client measured its back-end process over its own window; clients
+    # sharing one process (one qsd, N exports) saw the same CPU time: counted once.
+    cpu = collections.defaultdict(list)
+    for pid, r in res:
+        cpu[pid].append(r["backend_cpu_us_per_io"] * r["ios"])
+    cpu_us = sum(statistics.mean(v) for v in cpu.values())
+    ios = sum(r["ios"] for _, r in res)
+    return {"backend": kind, "n": n, "rep": rep, "disks": len(socks), "clients_ok": len(res),
+            "iops": sum(r["iops"] for _, r in res),
+            "per_disk_iops": [r["iops"] for _, r in res],
+            "backend_cpu_pct": round(cpu_us / 10 / args.runtime_ms, 1),
+            "backend_cpu_us_per_io": round(cpu_us / ios, 3) if ios else None,
+            "p50_us": statistics.median(r["p50_us"] for _, r in res) if res else None}, errs
+
+
+def manydisks(args, tmp, failures, fatal):
+    """N back-ends of one disk each, idle and driven 8 at a time, per configuration."""
+    out = {"idle": [], "runs": [], "image_bytes": MD_IMAGE, "driven": MD_DRIVEN,
+           "idle_s": args.idle_s}
+    top = max(args.manydisks_n)
+    for kind in MD_KINDS:
+        d = os.path.join(tmp, "md-" + kind)
+        os.makedirs(d)
+        for i in range(top):
+            p = os.path.join(d, f"d{i}.img")
+            if i < MD_DRIVEN:
+                write_image(p, MD_IMAGE)  # written: the page cache holds it
+            else:
+                with open(p, "wb") as f:  # never read: sparse
+                    f.truncate(MD_IMAGE)
+    hz = os.sysconf("SC_CLK_TCK")
+    for n in args.manydisks_n:
+        # Memory and idle CPU: each configuration alone.
+        for kind in MD_KINDS:
+            bes = md_backends(args, tmp, kind, n)
+            try:
+                md_start(tmp, bes)
+                time.sleep(1)
+                rolls = [smaps_rollup(be.pid) for be in bes]
+                c0, t0 = proc_cpu_ticks([be.pid for be in bes]), time.time()
+                time.sleep(args.idle_s)
+                c1, t1 = proc_cpu_ticks([be.pid for be in bes]), time.time()
+                out["idle"].append({
+                    "backend": kind, "n": n, "processes": len(bes),
+                    "pss_kib": sum(r.get("Pss", 0) for r in rolls),
+                    "rss_anon_kib": sum(r.get("Anonymous", 0) for r in rolls),
+                    "rss_kib": sum(r.get("Rss", 0) for r in rolls),
+                    "idle_cpu_pct": round(100 * (c1 - c0) / hz / (t1 - t0), 2)})
+            except (RuntimeError, OSError) as e:
+                failures.append(f"many disks: {kind} N={n}: {e}")
+                if kind == "vblkd":
+                    fatal.append(failures[-1])
+                log(failures[-1])
+            finally:
+                stop_all(bes)
+        # IOPS: all three configurations up, their order rotated per repetition.
+        sets = {}
+        try:
+            for kind in MD_KINDS:
+                bes = md_backends(args, tmp, kind, n)
+                sets[kind] = bes
+                md_start(tmp, bes)
+            kinds = list(MD_KINDS)
+            for rep in range(args.reps):
+                for kind in kinds[rep % 3:] + kinds[:rep % 3]:
+                    res, errs = md_iops(args, sets[kind], rep, kind, n)
+                    out["runs"].append(res)
+                    for e in errs:
+                        failures.append(e)
+                        if kind == "vblkd":
+                            fatal.append(e)
+                        log(e)
+        except (RuntimeError, OSError) as e:
+            failures.append(f"many disks, IOPS, N={n}: {e}")
+            fatal.append(failures[-1])
+            log(failures[-1])
+        finally:
+            stop_all([be for bes in sets.values() for be in bes])
+        log(f"many disks: N={n} done")
+    return out
 
 
 def machine():
@@ -613,7 +778,7 @@ def measure(args, tmp, placement):
     fatal = []  # failures of vblkd's own rows
     t0 = time.time()
     nd = NetDisks(tmp)
-    mem = []
+    mem, md = [], None
     try:
         if "netdisk" in args.sections:
             try:
@@ -649,6 +814,8 @@ def measure(args, tmp, placement):
             failures.append(f"memory: {e}")
             fatal.append(failures[-1])
             log(failures[-1])
+    if "manydisks" in args.sections:
+        md = manydisks(args, tmp, failures, fatal)
     if failures:  # keep the back-ends' logs for a look
         logs = os.path.join(args.output, "bench-logs")
         os.makedirs(logs, exist_ok=True)
@@ -658,7 +825,7 @@ def measure(args, tmp, placement):
                     shutil.copy(os.path.join(dirpath, n), logs)
         log(f"back-end logs in {logs}")
     return {"runs": runs, "failures": failures, "fatal": fatal, "memory": mem,
-            "direct_image": direct, "t0": t0}
+            "manydisks": md, "direct_image": direct, "t0": t0}
 
 
 def on_signal(sig, frame):
@@ -675,12 +842,14 @@ def main():
     ap.add_argument("--warmup-ms", type=int, default=100)
     ap.add_argument("--blkio", help="iops_blkio, built in the trixie chroot")
     ap.add_argument("--quick", action="store_true",
-                    help="4 KiB one-queue rows at QD 1 and 32 only")
+                    help="4 KiB one-queue rows at QD 1 and 32 only; many disks N = 1, 16")
     ap.add_argument("--vduse", help="bench/vduse-bench.sh's JSON, for the report")
     ap.add_argument("--no-netdisk", action="store_true", help="no nbd and rbd rows")
     ap.add_argument("--only", help="comma-separated sections: " + ", ".join(SECTIONS))
     ap.add_argument("--client-cpu", type=int, default=0)
     ap.add_argument("--backend-cpu", type=int, default=1)
+    ap.add_argument("--manydisks-n", help="disk counts (default 1,16,64; quick 1,16)")
+    ap.add_argument("--idle-s", type=float, default=10, help="many disks' idle window")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     args.sections = set(args.only.split(",")) if args.only else set(SECTIONS)
@@ -688,6 +857,8 @@ def main():
         ap.error(f"--only: no section {', '.join(sorted(args.sections - set(SECTIONS)))}")
     if args.no_netdisk:
         args.sections.discard("netdisk")
+    args.manydisks_n = [int(x) for x in (args.manydisks_n or
+                                         ("1,16" if args.quick else "1,16,64")).split(",")]
     allowed = os.sched_getaffinity(0)
     if args.client_cpu not in allowed or args.backend_cpu not in allowed:
         ap.error(f"CPUs {args.client_cpu} and {args.backend_cpu} must both be in this "
@@ -725,7 +896,7 @@ def main():
            "placement": placement, "quiet": quiet, "quiet_after": after,
            "vblkd_poll_default": poll, "image_bytes": IMAGE_SIZE,
            "direct_image": res["direct_image"], "runs": runs, "memory": res["memory"],
-           "failures": failures,
+           "manydisks": res["manydisks"], "failures": failures,
            "seconds": round(time.time() - t0)}
     os.makedirs(args.output, exist_ok=True)
     path = os.path.join(args.output, "bench.json")
