@@ -415,6 +415,9 @@ def run_cases(args, tmp, bes, runs, failures, fatal, t0):
                         failures.append(f"{what} {w}: {res['errors']} errors")
                         if name.startswith("vblkd"):
                             fatal.append(failures[-1])
+                    elif not res["ios"]:
+                        failures.append(f"{what} {w}: no I/O completed in the measured "
+                                        f"{args.runtime_ms} ms (repetition {rep})")
                     runs.append(res)
         log(f"{section}: {w[0]} bs {w[1]} qd {w[2]} queues {w[3]}: done "
             f"({time.time() - t0:.0f} s)")
