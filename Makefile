@@ -31,7 +31,11 @@ check: test-deps
 	bash scripts/check.sh $(BUILD)
 
 # Not part of check: IOPS, latency, CPU and memory against qemu-storage-daemon
-# (docs/performance.md); about 10 minutes. BENCH_QUICK=1: QD 1 and 32 only.
+# (docs/performance.md); about 17 minutes on 2 CPUs. Refuses (exit 3) when the
+# machine is not quiet; BENCH_FORCE=1 measures anyway and the results say so.
+# BENCH_QUICK=1 (about 11 minutes): only the 4 KiB one-queue rows at QD 1 and
+# 32 (no QD128, 70/30 mix, two-queue or 64 KiB rows), many disks with N = 1
+# and 16, one VDUSE repetition.
 BENCH_RUNTIME_MS ?= 500
 BENCH_QUICK ?= 0
 

@@ -5,9 +5,14 @@
 # Builds the libblkio client inside the trixie chroot (libblkio-dev and gcc
 # installed there by scripts/fetch-trixie-blkio.sh, never on the host) and
 # runs it through selftests/vm/chroot-qemu.sh, which needs root; without
-# root only frontend/'s client runs. Then bench/vduse-bench.sh (root: a TCG
-# guest) measures the VDUSE path. Writes bench/results/bench.{json,md,png}
-# and vduse.json.
+# root only frontend/'s client runs. iops-bench.py pins every client to CPU
+# 0 and every back-end to CPU 1, and first checks that the machine is quiet:
+# if not, it names what is busy and exits 3 before measuring anything,
+# unless BENCH_FORCE=1 is in the environment (then the results carry the
+# finding). Then bench/vduse-bench.sh (root: a TCG guest) measures the VDUSE
+# path, after the host figures so that its guest does not load the machine
+# under them, and the report is made again with its table. Writes
+# bench/results/bench.{json,md,png} and vduse.json.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=${1:-build}
@@ -42,15 +47,19 @@ else
 fi
 q=()
 [ "$quick" = 1 ] && q=(--quick)
+rc=0
+"$py" "$here/iops-bench.py" --build "$build" --output "$out" --reps "$reps" \
+	--runtime-ms "$runtime" "${blkio[@]}" "${q[@]}" || rc=$?
+# 1: a vblkd row failed (the report is written); 2: usage; 3: not quiet.
+[ "$rc" -le 1 ] || exit "$rc"
 # The VDUSE path, in the vduse suite's guest (root: QEMU, the guest kernel).
-vd=()
 if [ "$(id -u)" = 0 ]; then
 	if bash "$here/vduse-bench.sh" "$build" "$out/vduse.json" "$((quick ? 1 : 3))" 1000; then
-		vd=(--vduse "$out/vduse.json")
+		"$py" "$here/iops-report.py" "$out/bench.json" "$out/bench.md" "$out/bench.png" \
+			"$out/vduse.json" >/dev/null
 	else
 		echo "bench: the VDUSE run failed; no VDUSE table" >&2
 	fi
 fi
-"$py" "$here/iops-bench.py" --build "$build" --output "$out" --reps "$reps" \
-	--runtime-ms "$runtime" "${blkio[@]}" "${q[@]}" "${vd[@]}"
 echo "bench: wrote $out/bench.json, bench.md, bench.png"
+exit "$rc"

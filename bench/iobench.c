@@ -281,7 +281,8 @@ void iob_report(const char *client, const struct iob_opts *o, struct iob_queue *
 	       "\"iops\": %.0f, \"mib_s\": %.1f, \"p50_us\": %.2f, \"p99_us\": %.2f, "
 	       "\"backend_cpu_us_per_io\": %.3f, \"client_cpu_us_per_io\": %.3f}\n",
 	       client, o->rw, o->read_pct, o->bs, o->qd, o->queues, secs, (unsigned long long)ios,
-	       (unsigned long long)errors, ios / secs, bytes / secs / 1048576.0, p50, p99,
+	       (unsigned long long)errors, secs > 0 ? ios / secs : 0.0,
+	       secs > 0 ? bytes / secs / 1048576.0 : 0.0, p50, p99,
 	       ios && o->pid ? (double)backend_cpu_us / ios : 0.0,
 	       ios ? (double)client_cpu_us / ios : 0.0);
 	fflush(stdout);
