@@ -106,8 +106,6 @@ struct vb_ring {
 	uint16_t *resubmit;
 	int nresubmit;
 	uint64_t next_seq;
-	uint32_t batch_bytes; /* taken since the last completions were reaped */
-	bool failed; /* its event loop failed: it ends */
 	uint64_t poll_ns; /* adaptive polling: the next poll's length */
 	uint64_t poll_max_ns; /* its cap, from the device's poll_us */
 	bool cancelled; /* a capture asked the device to cancel what it can */

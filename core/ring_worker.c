@@ -210,85 +210,6 @@ static void start_request(struct vb_ring *r, uint16_t head)
 	r->dev->ops->handle(r, req);
 }
 
-/* One completion of the kick or wake read. Return: false when the worker must end. */
-static bool rearm(struct vb_ring *r, uint64_t ud, int res)
-{
-	bool kick = ud == UD_KICK;
-
-	if (res < 0 && res != -EAGAIN && res != -EINTR) {
-		vb_err("vq %u: %s eventfd read failed: %s", r->index, kick ? "kick" : "wake",
-		       strerror(-res));
-		return false;
-	}
-	if (kick ? arm_read(r, r->kick_fd, &r->kick_buf, UD_KICK) :
-		   arm_read(r, r->wake_fd, &r->wake_buf, UD_WAKE)) {
-		vb_err("vq %u: cannot re-arm the %s read", r->index, kick ? "kick" : "wake");
-		return false;
-	}
-	return true;
-}
-
-/* Completions the kernel posted: hand each to its owner. Return: false when the worker must end. */
-static bool reap(struct vb_ring *r)
-{
-	struct io_uring_cqe *cqe;
-	unsigned int head_idx, seen = 0;
-	bool ok = true;
-
-	io_uring_for_each_cqe(&r->uring, head_idx, cqe)
-	{
-		uint64_t ud = cqe->user_data;
-
-		seen++;
-		if (ud == UD_KICK || ud == UD_WAKE) {
-			ok = rearm(r, ud, cqe->res) && ok;
-			continue;
-		}
-		if (ud & 1)
-			continue; /* VB_RING_UD_IGNORE, VB_RING_UD_TAG() */
-		if (ud & 2) {
-			struct vb_ring_event *ev = (void *)(uintptr_t)(ud & ~3ull);
-
-			ev->fn(r, ev, cqe->res);
-			continue;
-		}
-		vb_ring_io_done(r, io_uring_cqe_get_data(cqe), cqe->res);
-	}
-	io_uring_cq_advance(&r->uring, seen);
-	return ok;
-}
-
-/* One notification for everything completed since the last. */
-static void notify_used(struct vb_ring *r)
-{
-	if (r->vq.used_idx != r->notified_used) {
-		r->notified_used = r->vq.used_idx;
-		notify(r);
-	}
-}
-
-/*
- * Bytes of requests taken after which the worker stops taking more and
- * finishes what it has: a page-cache read completes inside the submit
- * that issues it, so a batch of large requests would hold every
- * completion until the last copy is done, while the driver, which could
- * have reused the first ones, waits.
- */
-#define VB_RING_BATCH_BYTES (128u * 1024)
-
-static void finish_batch(struct vb_ring *r)
-{
-	int ret;
-
-	r->batch_bytes = 0;
-	ret = io_uring_submit(&r->uring);
-	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
-		return; /* the loop's wait meets the same error, and handles it */
-	if (!reap(r))
-		r->failed = true;
-	notify_used(r);
-}
-
 /*
  * Take every request the driver made available. Kicks stay suppressed while
  * the worker is awake (vb_vq_quiet()): it looks at the ring before it
@@ -303,9 +224,6 @@ static void process_avail(struct vb_ring *r)
 		vb_vq_quiet(&r->vq);
 		start_request(r, head);
 		check_mem(r);
-		r->batch_bytes += req_at(r, head)->chain.bytes;
-		if (r->batch_bytes >= VB_RING_BATCH_BYTES)
-			finish_batch(r);
 	}
 	if (ret < 0)
 		vb_ring_fail(r);
@@ -359,6 +277,24 @@ static void worker_ends(struct vb_ring *r, const char *why)
 	vb_err("vq %u: %s; the ring stops and the device needs reset", r->index, why);
 	vb_dev_needs_reset(r->dev);
 	atomic_store(&r->started, false);
+}
+
+/* One completion of the kick or wake read. Return: false when the worker must end. */
+static bool rearm(struct vb_ring *r, uint64_t ud, int res)
+{
+	bool kick = ud == UD_KICK;
+
+	if (res < 0 && res != -EAGAIN && res != -EINTR) {
+		vb_err("vq %u: %s eventfd read failed: %s", r->index, kick ? "kick" : "wake",
+		       strerror(-res));
+		return false;
+	}
+	if (kick ? arm_read(r, r->kick_fd, &r->kick_buf, UD_KICK) :
+		   arm_read(r, r->wake_fd, &r->wake_buf, UD_WAKE)) {
+		vb_err("vq %u: cannot re-arm the %s read", r->index, kick ? "kick" : "wake");
+		return false;
+	}
+	return true;
 }
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -441,11 +377,10 @@ static int enable_uring(struct vb_ring *r)
 void *vb_ring_worker(void *arg)
 {
 	struct vb_ring *r = arg;
+	bool failed = false;
 
 	r->poll_max_ns = (uint64_t)r->dev->poll_us * 1000;
 	r->poll_ns = 0;
-	r->failed = false;
-	r->batch_bytes = 0;
 	/* A predecessor (a dead back-end, a migration's source) may have left kicks off. */
 	r->vq.quiet = true;
 	/* Made disabled, so that this thread becomes its single issuer. */
@@ -468,7 +403,9 @@ void *vb_ring_worker(void *arg)
 		start_request(r, r->resubmit[i]);
 
 	for (;;) {
-		bool stopping = r->failed || atomic_load(&r->stopping);
+		struct io_uring_cqe *cqe;
+		unsigned int head_idx, seen = 0;
+		bool stopping = failed || atomic_load(&r->stopping);
 		uint64_t wait_start = 0;
 		int ret;
 
@@ -482,8 +419,11 @@ void *vb_ring_worker(void *arg)
 		 */
 		if (!stopping && atomic_load(&r->enabled))
 			process_avail(r);
-		r->batch_bytes = 0;
-		notify_used(r);
+		/* One notification for everything completed in this round. */
+		if (r->vq.used_idx != r->notified_used) {
+			r->notified_used = r->vq.used_idx;
+			notify(r);
+		}
 		if (stopping && !r->io_pending)
 			break;
 
@@ -506,13 +446,32 @@ void *vb_ring_worker(void *arg)
 			/* Nothing more can complete: what is in flight is lost to us. */
 			vb_err("vq %u: io_uring_submit_and_wait: %s", r->index, strerror(-ret));
 			r->io_pending = 0;
-			r->failed = true;
+			failed = true;
 			continue;
 		}
 		if (wait_start)
 			poll_adjust(r, now_ns() - wait_start);
-		if (!reap(r))
-			r->failed = true;
+		io_uring_for_each_cqe(&r->uring, head_idx, cqe)
+		{
+			uint64_t ud = cqe->user_data;
+
+			seen++;
+			if (ud == UD_KICK || ud == UD_WAKE) {
+				if (!rearm(r, ud, cqe->res))
+					failed = true;
+				continue;
+			}
+			if (ud & 1)
+				continue; /* VB_RING_UD_IGNORE, VB_RING_UD_TAG() */
+			if (ud & 2) {
+				struct vb_ring_event *ev = (void *)(uintptr_t)(ud & ~3ull);
+
+				ev->fn(r, ev, cqe->res);
+				continue;
+			}
+			vb_ring_io_done(r, io_uring_cqe_get_data(cqe), cqe->res);
+		}
+		io_uring_cq_advance(&r->uring, seen);
 		check_mem(r);
 	}
 	/* Whoever runs the ring next relies on kicks: ask for them again. */
@@ -520,7 +479,7 @@ void *vb_ring_worker(void *arg)
 		vb_vq_arm(&r->vq);
 	if (r->dev->ops->queue_stop)
 		r->dev->ops->queue_stop(r);
-	if (r->failed)
+	if (failed)
 		worker_ends(r, "its event loop failed");
 	return NULL;
 }

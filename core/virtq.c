@@ -98,7 +98,6 @@ static int chain_add(const struct vb_vq *vq, struct vb_chain *c, const struct vr
 			c->gpa[c->niov + i] = c->gpa[c->niov + i - 1] + c->iov[c->niov + i - 1].iov_len;
 	}
 	c->niov += (uint16_t)n;
-	c->bytes += d->len;
 	if (!write)
 		c->nout = c->niov;
 	return 0;
@@ -159,7 +158,6 @@ int vb_vq_walk(const struct vb_vq *vq, uint16_t head, struct vb_chain *c)
 	c->head = head;
 	c->niov = 0;
 	c->nout = 0;
-	c->bytes = 0;
 	for (;;) {
 		struct vring_desc d;
 		int ret;

@@ -55,7 +55,6 @@ struct vb_chain {
 	uint16_t head;
 	uint16_t niov;
 	uint16_t nout; /* readable iovecs: iov[0, nout) */
-	uint64_t bytes; /* of every descriptor: what serving it may copy */
 	struct iovec iov[VB_MAX_IOV];
 	uint64_t gpa[VB_MAX_IOV]; /* guest address of each iovec, for the dirty log */
 };
