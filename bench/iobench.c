@@ -27,6 +27,8 @@ static const char usage[] =
 	"  --warmup-ms N      unmeasured time before it (default 200)\n"
 	"  --pid PID          the back-end's pid, for its CPU time per I/O\n"
 	"  --span BYTES       cover only the first BYTES of the disk\n"
+	"  --idle-ms N        after the run, stay connected N ms doing nothing and\n"
+	"                     report the back-end's CPU use then (--pid)\n"
 	"  --no-event-idx     iops_fe only: leave VIRTIO_RING_F_EVENT_IDX out, so\n"
 	"                     every request kicks and every completion calls\n";
 
@@ -59,6 +61,7 @@ void iob_parse(int argc, char **argv, const char *prog, struct iob_opts *o)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "span", required_argument, NULL, 'S' },
 		{ "no-event-idx", no_argument, NULL, 'E' },
+		{ "idle-ms", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -108,6 +111,9 @@ void iob_parse(int argc, char **argv, const char *prog, struct iob_opts *o)
 			break;
 		case 'E':
 			o->no_event_idx = true;
+			break;
+		case 'I':
+			o->idle_ms = num(prog, "--idle-ms", optarg, 1, 3600000);
 			break;
 		case 'h':
 			printf(usage, prog);
@@ -242,6 +248,20 @@ uint64_t iob_cpu_us(pid_t pid)
 	return (ut + st) * 1000000ull / (unsigned long long)sysconf(_SC_CLK_TCK);
 }
 
+static double idle_cpu_pct = -1;
+
+void iob_idle(const struct iob_opts *o)
+{
+	uint64_t from = iob_now_ns(), cpu;
+
+	if (!o->idle_ms || !o->pid)
+		return;
+	/* From a tick boundary of the back-end's clock: read once at start. */
+	cpu = iob_cpu_us(o->pid);
+	iob_sleep_until(from + o->idle_ms * 1000000ull);
+	idle_cpu_pct = (double)(iob_cpu_us(o->pid) - cpu) / 10.0 / o->idle_ms;
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -279,11 +299,14 @@ void iob_report(const char *client, const struct iob_opts *o, struct iob_queue *
 	printf("{\"client\": \"%s\", \"rw\": \"%s\", \"read_pct\": %u, \"bs\": %u, \"qd\": %u, "
 	       "\"queues\": %u, \"seconds\": %.3f, \"ios\": %llu, \"errors\": %llu, "
 	       "\"iops\": %.0f, \"mib_s\": %.1f, \"p50_us\": %.2f, \"p99_us\": %.2f, "
-	       "\"backend_cpu_us_per_io\": %.3f, \"client_cpu_us_per_io\": %.3f}\n",
+	       "\"backend_cpu_us_per_io\": %.3f, \"client_cpu_us_per_io\": %.3f",
 	       client, o->rw, o->read_pct, o->bs, o->qd, o->queues, secs, (unsigned long long)ios,
 	       (unsigned long long)errors, secs > 0 ? ios / secs : 0.0,
 	       secs > 0 ? bytes / secs / 1048576.0 : 0.0, p50, p99,
 	       ios && o->pid ? (double)backend_cpu_us / ios : 0.0,
 	       ios ? (double)client_cpu_us / ios : 0.0);
+	if (idle_cpu_pct >= 0)
+		printf(", \"backend_idle_cpu_pct\": %.1f", idle_cpu_pct);
+	printf("}\n");
 	fflush(stdout);
 }

@@ -27,6 +27,7 @@ struct iob_opts {
 	pid_t pid; /* the back-end, for its CPU time; 0: not measured */
 	uint64_t span; /* bytes of the disk the workload covers; 0: all */
 	bool no_event_idx; /* do not negotiate VIRTIO_RING_F_EVENT_IDX (iops_fe) */
+	unsigned int idle_ms; /* after the run, stay connected this long doing nothing */
 };
 
 /* One queue's walk over the disk and its latencies, owned by one thread. */
@@ -40,6 +41,13 @@ struct iob_queue {
 
 /* Parses argv; prints the usage and exits 2 on a bad option. */
 void iob_parse(int argc, char **argv, const char *prog, struct iob_opts *o);
+
+/*
+ * --idle-ms: after the run, with every request completed and the client
+ * still connected, sleep that long and keep the back-end's CPU time over
+ * it, for iob_report()'s backend_idle_cpu_pct (what polling costs idle).
+ */
+void iob_idle(const struct iob_opts *o);
 
 /* Seeds @q for queue @index over @span bytes; exits on allocation failure. */
 void iob_queue_init(struct iob_queue *q, unsigned int index, const struct iob_opts *o);

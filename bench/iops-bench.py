@@ -98,6 +98,9 @@ SHORT = [(rw, 4096, qd, 1) for rw in RW for qd in (1, 32)]
 MAIN = [(rw, 4096, qd, 1) for rw in RW for qd in (1, 32, 128)]
 MAIN += [("randrw", 4096, 32, 1)] + [(rw, 4096, 32, 2) for rw in RW]
 BIG = [(rw, 65536, 8, 1) for rw in RW]
+# After these runs the client stays connected IDLE_MS doing nothing, and
+# reports the back-end's CPU meanwhile: what adaptive polling costs idle.
+IDLE_AFTER, IDLE_MS = ("randread", 4096, 1, 1), 1000
 # The rows of each section, in the report's order.
 FILE_ROWS = ("vblkd", "vblkd-nopoll", "vblkd-null", "qsd-uring", "qsd-threads", "qsd-null",
              "qsd11-uring")
@@ -366,6 +369,8 @@ def run_client(args, tmp, client, be, w, cpu):
     opts = ["--socket", be.sock, "--rw", rw, "--bs", str(bs), "--qd", str(qd),
             "--queues", str(nq), "--runtime-ms", str(args.runtime_ms),
             "--warmup-ms", str(args.warmup_ms), "--pid", str(be.pid)]
+    if tuple(w) == IDLE_AFTER:
+        opts += ["--idle-ms", str(IDLE_MS)]
     if client in ("fe", "fe-noei"):
         argv, env = [os.path.join(args.build, "bench", "iops_fe")] + opts, None
         if client == "fe-noei":
@@ -374,7 +379,7 @@ def run_client(args, tmp, client, be, w, cpu):
         argv = ["bash", CHROOT_RUN] + opts
         env = dict(os.environ, VBLKD_CHROOT_BIND=tmp, QEMU_BIN=args.blkio)
     r = subprocess.run(pinned(cpu, argv), capture_output=True, text=True, env=env,
-                       timeout=15 + 3 * (args.runtime_ms + args.warmup_ms) / 1000)
+                       timeout=15 + 3 * (args.runtime_ms + args.warmup_ms) / 1000 + IDLE_MS / 1000)
     if r.returncode != 0 or not r.stdout.strip():
         raise RuntimeError(f"{client} on {be.name} {w}: exit {r.returncode}: {r.stderr.strip()}")
     try:

@@ -144,8 +144,10 @@ int main(int argc, char **argv)
 			rc = 1;
 		iq[i] = w[i].iq;
 	}
-	if (!rc)
+	if (!rc) {
+		iob_idle(&o);
 		iob_report("libblkio", &o, iq, o.runtime_ms * 1000000ull, cpu_b, cpu_c);
+	}
 out:
 	blkio_destroy(&b);
 	return rc;

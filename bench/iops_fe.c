@@ -143,7 +143,9 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	iob_report(o.no_event_idx ? "frontend-no-event-idx" : "frontend", &o, iq, t_end - t_measure, cpu_end_b - cpu_b, cpu_end_c - cpu_c);
+	iob_idle(&o);
+	iob_report(o.no_event_idx ? "frontend-no-event-idx" : "frontend", &o, iq, t_end - t_measure,
+		   cpu_end_b - cpu_b, cpu_end_c - cpu_c);
 	fe_blk_close(&blk);
 	return 0;
 out:
