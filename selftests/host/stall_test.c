@@ -334,8 +334,13 @@ TEST_F (stall, sixteen_control_clients_and_more_are_served_at_once) {
 	for (i = 0; i < MANY; i++)
 		ASSERT_EQ(0, fe_vu_connect(&vu[i], self->d.ctl, 2000));
 	/* All ask before any reads: none waits for another to leave. */
-	for (i = 0; i < MANY; i++)
+	for (i = 0; i < MANY - 1; i++)
 		ASSERT_EQ(0, fe_vu_request(&vu[i], VHOST_USER_GET_FEATURES, NULL, 0, NULL, 0));
+	/*
+	 * The 33rd may already be refused and closed (a loaded machine): its
+	 * request then fails to send, and what counts is that it was dropped.
+	 */
+	(void)fe_vu_request(&vu[MANY - 1], VHOST_USER_GET_FEATURES, NULL, 0, NULL, 0);
 	for (i = 0; i < MANY - 1; i++) {
 		vu[i].timeout_ms = PROMPT_MS;
 		EXPECT_EQ(0, fe_vu_recv_reply(&vu[i], VHOST_USER_GET_FEATURES, &reply))
