@@ -441,7 +441,10 @@ void *vb_ring_worker(void *arg)
 		/* Completions ready: the wait below returns at once, kicks can stay off. */
 		if (!stopping && !io_uring_cq_ready(&r->uring) && arm_before_sleep(r))
 			continue;
-		ret = submit_and_wait(r);
+		/* Nothing to submit and completions waiting (a poll found them): no system call. */
+		ret = io_uring_sq_ready(&r->uring) || !io_uring_cq_ready(&r->uring) ?
+			      submit_and_wait(r) :
+			      0;
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
 			/* Nothing more can complete: what is in flight is lost to us. */
 			vb_err("vq %u: io_uring_submit_and_wait: %s", r->index, strerror(-ret));
