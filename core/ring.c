@@ -328,29 +328,6 @@ static void free_worker_state(struct vb_ring *r)
 	r->resubmit = NULL;
 }
 
-/*
- * The worker's io_uring. Only the worker submits, so it is its single
- * issuer: created disabled here, enabled by the worker (vb_ring_worker()).
- * COOP_TASKRUN: a completion that needs the worker's task (a kick's
- * eventfd read) waits for the worker's next io_uring_enter instead of
- * interrupting it with an IPI, which here costs more than the request;
- * the polling worker sees IORING_SQ_TASKRUN and enters. Kernels before
- * 6.0 lack these flags: plain io_uring there.
- */
-static int uring_init(struct vb_ring *r, unsigned int entries)
-{
-	struct io_uring_params p = {
-		.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
-			 IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_R_DISABLED,
-	};
-	int ret = io_uring_queue_init_params(entries, &r->uring, &p);
-
-	if (ret != -EINVAL)
-		return ret;
-	vb_dbg("vq %u: io_uring without COOP_TASKRUN and SINGLE_ISSUER", r->index);
-	return io_uring_queue_init(entries, &r->uring, 0);
-}
-
 static int start_locked(struct vb_ring *r)
 {
 	struct vb_device *dev = r->dev;
@@ -399,7 +376,7 @@ static int start_locked(struct vb_ring *r)
 
 	while (entries < 2u * r->num + 2)
 		entries <<= 1;
-	ret = vb_failpoint("ring: io_uring") ? -ENOMEM : uring_init(r, entries);
+	ret = vb_failpoint("ring: io_uring") ? -ENOMEM : io_uring_queue_init(entries, &r->uring, 0);
 	if (ret) {
 		vb_err("vq %u: io_uring unavailable: %s", r->index, strerror(-ret));
 		goto err_free;

@@ -9,8 +9,6 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-#include <sys/syscall.h>
 #include <linux/virtio_ring.h>
 
 #include "core/device.h"
@@ -330,9 +328,7 @@ static enum poll_result poll_for_work(struct vb_ring *r, uint64_t deadline)
 	if (io_uring_submit(&r->uring) < 0)
 		return POLL_NOTHING;
 	do {
-		/* COOP_TASKRUN: completions wait as task work until we enter. */
-		if (io_uring_cq_ready(&r->uring) ||
-		    (IO_URING_READ_ONCE(*r->uring.sq.kflags) & IORING_SQ_TASKRUN))
+		if (io_uring_cq_ready(&r->uring))
 			return POLL_CQE;
 		if (atomic_load(&r->stopping) || !atomic_load(&r->enabled) ||
 		    atomic_load(&r->broken))
@@ -365,15 +361,6 @@ static int submit_and_wait(struct vb_ring *r)
 	return io_uring_submit_and_wait(&r->uring, 1);
 }
 
-/* liburing 2.3 declares io_uring_enable_rings() but does not export it. */
-static int enable_uring(struct vb_ring *r)
-{
-	if (syscall(__NR_io_uring_register, r->uring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL,
-		    0) < 0)
-		return -errno;
-	return 0;
-}
-
 void *vb_ring_worker(void *arg)
 {
 	struct vb_ring *r = arg;
@@ -383,11 +370,6 @@ void *vb_ring_worker(void *arg)
 	r->poll_ns = 0;
 	/* A predecessor (a dead back-end, a migration's source) may have left kicks off. */
 	r->vq.quiet = true;
-	/* Made disabled, so that this thread becomes its single issuer. */
-	if ((r->uring.flags & IORING_SETUP_R_DISABLED) && enable_uring(r)) {
-		worker_ends(r, "cannot enable its io_uring");
-		return NULL;
-	}
 	if (arm_read(r, r->kick_fd, &r->kick_buf, UD_KICK) ||
 	    arm_read(r, r->wake_fd, &r->wake_buf, UD_WAKE)) {
 		worker_ends(r, "cannot arm the kick");
