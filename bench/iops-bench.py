@@ -499,18 +499,20 @@ def memory(args, tmp, image):
     return out
 
 
+def proc_stat(pid):
+    """(command name, utime + stime in clock ticks) of @pid, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            s = f.read()
+    except OSError:
+        return None
+    fields = s[s.rindex(")") + 2:].split()
+    return s[s.index("(") + 1:s.rindex(")")], int(fields[11]) + int(fields[12])
+
+
 def proc_cpu_ticks(pids):
     """utime + stime of each of @pids (every thread), in clock ticks."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                s = f.read()
-        except OSError:
-            continue
-        fields = s[s.rindex(")") + 2:].split()
-        total += int(fields[11]) + int(fields[12])
-    return total
+    return sum(st[1] for st in map(proc_stat, pids) if st)
 
 
 def write_image(path, size):
@@ -689,15 +691,9 @@ def quiet_sample(ours, window=1.0):
     def procs():
         out = {}
         for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    s = f.read()
-            except OSError:
-                continue
-            fields = s[s.rindex(")") + 2:].split()
-            out[int(d)] = (s[s.index("(") + 1:s.rindex(")")], int(fields[11]) + int(fields[12]))
+            st = proc_stat(d) if d.isdigit() else None
+            if st:
+                out[int(d)] = st
         return out
 
     def stat():
