@@ -65,6 +65,12 @@ static void complete(struct vb_ring *r, struct blk_req *req, uint8_t status)
 {
 	/* Guest memory another queue may reuse: never a plain store TSan cannot order. */
 	__atomic_store_n(req->status, status, __ATOMIC_RELAXED);
+	/*
+	 * The driver may reuse that byte in a write's data on another queue,
+	 * which a back-end reads with a system call TSan sees (be_file.c's
+	 * pwritev): ordered through the rings, in another process.
+	 */
+	vb_backend_order_release();
 	vb_ring_log_write(r, req->status_gpa, 1);
 	/* Reads and GET_ID wrote into the data buffers. */
 	if (status == VIRTIO_BLK_S_OK &&
