@@ -61,6 +61,7 @@ static bool file_write_inline(struct file_backend *f, struct vb_ring *r, struct 
 	vb_backend_order_acquire();
 	n = pwritev(f->fd, bio->iov, bio->niov, (off_t)bio->offset);
 	res = n < 0 ? -errno : (int)n;
+	vb_backend_order_release();
 	took = vb_now_ns() - t0;
 	if (took > VB_FILE_INLINE_MAX_NS) {
 		*after = t0 + took + VB_FILE_INLINE_BACKOFF_NS;

@@ -64,12 +64,14 @@ static void count_request(struct blk_dev *dev, unsigned int queue, const struct 
 static void complete(struct vb_ring *r, struct blk_req *req, uint8_t status)
 {
 	/* Guest memory another queue may reuse: never a plain store TSan cannot order. */
-	__atomic_store_n(req->status, status, __ATOMIC_RELAXED);
 	/*
-	 * The driver may reuse that byte in a write's data on another queue,
-	 * which a back-end reads with a system call TSan sees (be_file.c's
-	 * pwritev): ordered through the rings, in another process.
+	 * The driver reuses guest memory across queues: this byte may have been
+	 * a write's data that another queue's back-end read with a system call
+	 * TSan sees (be_file.c's pwritev), or become one next. Ordered through
+	 * the rings, in another process: made visible to TSan (backend.h).
 	 */
+	vb_backend_order_acquire();
+	__atomic_store_n(req->status, status, __ATOMIC_RELAXED);
 	vb_backend_order_release();
 	vb_ring_log_write(r, req->status_gpa, 1);
 	/* Reads and GET_ID wrote into the data buffers. */
